@@ -1,0 +1,5 @@
+"""`python -m foibot` runs the CLI."""
+
+from foibot.cli import main
+
+main()
