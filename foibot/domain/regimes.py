@@ -21,10 +21,15 @@ class Nation(StrEnum):
         """Accepts the nation's name in any case, or a common short form (e.g. "NI")."""
         key = " ".join(text.strip().lower().replace("_", " ").split())
         aliases = {
-            "england": cls.ENGLAND, "eng": cls.ENGLAND,
-            "wales": cls.WALES, "wls": cls.WALES, "cymru": cls.WALES,
-            "scotland": cls.SCOTLAND, "sct": cls.SCOTLAND,
-            "northern ireland": cls.NORTHERN_IRELAND, "ni": cls.NORTHERN_IRELAND,
+            "england": cls.ENGLAND,
+            "eng": cls.ENGLAND,
+            "wales": cls.WALES,
+            "wls": cls.WALES,
+            "cymru": cls.WALES,
+            "scotland": cls.SCOTLAND,
+            "sct": cls.SCOTLAND,
+            "northern ireland": cls.NORTHERN_IRELAND,
+            "ni": cls.NORTHERN_IRELAND,
             "nir": cls.NORTHERN_IRELAND,
         }
         try:
@@ -69,7 +74,10 @@ class Regime(StrEnum):
     @property
     def short_name(self) -> str:
         return {
-            Regime.FOIA: "FOIA", Regime.EIR: "EIR", Regime.FOISA: "FOISA", Regime.EISR: "EISR",
+            Regime.FOIA: "FOIA",
+            Regime.EIR: "EIR",
+            Regime.FOISA: "FOISA",
+            Regime.EISR: "EISR",
         }[self]
 
 
