@@ -1,0 +1,1 @@
+"""Mail adapters: composing and sending outgoing mail (SMTP), reading incoming mail."""
