@@ -113,6 +113,13 @@ class DigestSettings:
 
 
 @dataclass(frozen=True)
+class DaemonSettings:
+    """``[daemon]``: how often `foibot run` looks at the outbox for released requests."""
+
+    outbox_interval_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
 class Settings:
     source: Path | None  # the file read, or None for built-in defaults
     database_url: str
@@ -123,6 +130,8 @@ class Settings:
     smtp_: ServerSettings | None = None
     imap_: ImapSettings | None = None
     digest_: DigestSettings | None = None
+    maildir: Path | None = None  # [inbox] maildir: poll this local Maildir instead of IMAP
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
 
     @property
     def where(self) -> str:
@@ -195,8 +204,22 @@ def parse_settings(data: dict[str, Any], path: Path | None) -> Settings:
     sending = _sending(top.table("sending"))
     inbox = top.table("inbox")
     domains = inbox.string_list("case_system_domains", list(DEFAULT_CASE_SYSTEM_DOMAINS))
+    maildir_text = inbox.string("maildir")
+    maildir = Path(maildir_text).expanduser() if maildir_text else None
+    if maildir is not None and not maildir.is_absolute():
+        maildir = base / maildir
     top.reject_unknown(
-        {"database_url", "storage_dir", "sender", "smtp", "imap", "sending", "digest", "inbox"}
+        {
+            "database_url",
+            "storage_dir",
+            "sender",
+            "smtp",
+            "imap",
+            "sending",
+            "digest",
+            "inbox",
+            "daemon",
+        }
     )
     return Settings(
         source=path,
@@ -208,6 +231,8 @@ def parse_settings(data: dict[str, Any], path: Path | None) -> Settings:
         smtp_=_smtp(top.table("smtp")) if "smtp" in data else None,
         imap_=_imap(top.table("imap")) if "imap" in data else None,
         digest_=_digest(top.table("digest")) if "digest" in data else None,
+        maildir=maildir,
+        daemon=_daemon(top.table("daemon")),
     )
 
 
@@ -415,3 +440,11 @@ def _digest(t: _Table) -> DigestSettings:
         raise t.fail("timezone", f"unknown time zone {zone!r}") from None
     t.reject_unknown({"recipients", "weekday", "time", "timezone"})
     return DigestSettings(tuple(recipients), weekday, at, tz)
+
+
+def _daemon(t: _Table) -> DaemonSettings:
+    result = DaemonSettings(
+        outbox_interval_seconds=t.number("outbox_interval_seconds", 60.0, 1.0),
+    )
+    t.reject_unknown({"outbox_interval_seconds"})
+    return result

@@ -35,3 +35,8 @@ class StoreError(FoibotError):
 
 class TransportError(FoibotError):
     """A mail server (SMTP or IMAP) could not be reached or refused us."""
+
+
+class ParseError(FoibotError):
+    """An incoming message could not be parsed at all. Its raw bytes are kept, and it
+    is stored and listed with this error; it is never dropped."""

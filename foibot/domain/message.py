@@ -17,6 +17,7 @@ class AttachmentInfo:
     content_type: str
     size: int
     text: str | None  # extracted text (PDF, DOCX, plain text), None if none could be had
+    extraction_error: str | None = None  # why no text could be had from a PDF/DOCX ...
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class DeliveryReport:
     recipients: tuple[str, ...]  # lower case
     status: str | None  # e.g. "5.1.1"
     diagnostic: str | None
+    action: str | None = None  # RFC 3464 Action of the first recipient: "failed", "delayed" ...
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,209 @@
+"""The authority's own reference for a request ("Our ref: 6073489", "FOI 15631" ...).
+
+Councils file our request under a reference of their own and often write back quoting
+only that (subjects rewritten to "FOIA5727 - ...", replies from case-management
+systems). Once learned on a request, it files later mail (DESIGN.md §2, method 4).
+
+Two kinds of evidence are read:
+
+- a *label* followed by a token: "Our ref: 6073489", "Reference No: 406339",
+  "Information Request: 01762", "Case number: CAS-184523-K7J2M9". "Your ref" is the
+  requester's (our) reference and is skipped.
+- a token whose *shape* says it is an FOI reference wherever it stands: "FOI 15631",
+  "FOIA5727", "FOI2016/00027", "EIR-2021-0042", "CAS-184523-K7J2M9", "15/16-514".
+
+Normalised values are upper case, with every separator turned into "-", an alphabetic
+prefix split from its digits ("FOIA5727" -> "FOIA-5727") and the leading zeros of
+numeric groups dropped ("FOI2016/00027" -> "FOI-2016-27", "01762" -> "1762"), so that
+the same reference written two ways compares equal. Our own references (FB-...), dates,
+phone numbers, postcodes and the Acts' names ("FOIA 2000") are never taken.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from foibot.domain import references as ours
+
+# Prefixes that only say "this is an FOI/EIR reference": "FOI-15631" and "15631" are
+# the same reference written with and without it (see ``variants``).
+FOI_PREFIXES = ("FOI", "FOIA", "FOISA", "FOIR", "EIR", "EIRS", "EISR", "RFI")
+_ACT_YEARS = {"2000", "2002", "2004"}  # "FOIA 2000", "FOISA 2002", "EIR 2004" name Acts
+
+_SEP = r"[ \t\-/_.]"
+# A reference token: an optional alphabetic prefix, digits, then more groups joined by
+# "-", "/", "_" or "." (a group may mix letters and digits: "K7J2M9").
+# The prefix must be written in capitals ("Our ref: FOI 15631"), so that a word after a
+# label is not taken for one ("Our reference number is 7706354").
+_TOKEN = rf"(?:(?-i:[A-Z]{{1,10}}){_SEP}?)?\d+(?:[\-/_.][A-Z0-9]+)*"
+
+_LABELLED = re.compile(
+    r"(?<![A-Za-z])(?P<your>your\s+)?"
+    r"(?P<label>"
+    r"(?:our|council|authority)\s+ref(?:erence)?(?:\s*(?:no|number|num))?\.?"
+    r"|ref(?:erence)?\s*(?:no|number|num)\.?"
+    r"|case\s*(?:ref(?:erence)?|no|number|id)\.?"
+    r"|(?:foi|foia|foisa|eir|request|enquiry)\s*(?:ref(?:erence)?|no|number|id)\.?"
+    r"|information\s+request(?:\s*(?:ref(?:erence)?|no|number))?\.?"
+    r"|(?:ref(?:erence)?|case|request)(?=\s*[:#])"
+    r")"
+    rf"\s*(?:[:#]|\bis\b)?\s*(?P<token>{_TOKEN})(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
+
+_SHAPED = re.compile(
+    r"(?<![A-Za-z0-9])(?P<token>"
+    r"(?:FOI|FOIA|FOISA|FOIR|EIR|EIRS|EISR|RFI)[ \-/_]?\d{2,}(?:[\-/_]\d+)*"
+    r"|CAS-\d{3,}-[A-Z0-9]{4,}"
+    r"|(?P<y1>\d{2})/(?P<y2>\d{2})-\d{1,6}"
+    r")(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
+
+_DATE_LIKE = re.compile(r"^\d{1,2}([/.\-])\d{1,2}\1(?:\d{2}|\d{4})$")  # 11/02/2020, not 15/16-514
+_POSTCODE_OUTWARD = re.compile(r"^[A-Z]{1,2}\d[A-Z\d]?$", re.IGNORECASE)
+_OURS = re.compile(r"^FB[\s\-_:#]?[2-9A-HJKMNP-Z]{6,7}$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class TheirRef:
+    value: str  # normalised, e.g. "FOI-15631"
+    display: str  # the token as written, e.g. "FOI 15631"
+    phrase: str  # the text that matched, with its label, e.g. "Our ref: 6073489"
+    labelled: bool
+
+    def as_json(self) -> dict[str, object]:
+        return {"value": self.value, "display": self.display, "phrase": self.phrase}
+
+
+def normalise(token: str) -> str:
+    """Upper case, separators unified to "-", prefix split from digits, leading zeros
+    of numeric groups dropped. Idempotent."""
+    groups = [g for g in re.split(r"[\s\-/_.:#]+", token.upper()) if g]
+    if groups:
+        head = re.fullmatch(r"([A-Z]+)(\d+)", groups[0])
+        if head:
+            groups[0:1] = [head.group(1), head.group(2)]
+    return "-".join(g.lstrip("0") or "0" if g.isdigit() else g for g in groups)
+
+
+def variants(value: str) -> tuple[str, ...]:
+    """The forms under which a normalised value may have been learned: "FOI-15631"
+    and "15631" are one reference with and without its FOI prefix."""
+    head, _, rest = value.partition("-")
+    if head in FOI_PREFIXES and rest:
+        core = rest
+    elif value[:1].isdigit():
+        core = value
+    else:
+        return (value,)
+    return (core, *(f"{p}-{core}" for p in FOI_PREFIXES))
+
+
+def _acceptable(token: str, value: str) -> bool:
+    compact = re.sub(r"[\s\-/_.]", "", token)
+    if _OURS.match(token.strip()) or ours.find_references(token):
+        return False
+    if _DATE_LIKE.match(token.strip()):
+        return False
+    digits = re.sub(r"\D", "", token)
+    if compact.isdigit():
+        # a bare number: long enough to be a reference, not a phone number or a year
+        if len(digits.lstrip("0")) < 4 or (len(digits) >= 10 and digits.startswith("0")):
+            return False
+        if len(digits) == 4 and 1990 <= int(digits) <= 2099:
+            return False
+    head, _, rest = value.partition("-")
+    if head in FOI_PREFIXES and rest in _ACT_YEARS:
+        return False
+    return not _POSTCODE_OUTWARD.match(token.strip())
+
+
+def _years_follow(y1: str, y2: str) -> bool:
+    return (int(y1) + 1) % 100 == int(y2)
+
+
+# Every label holds one of these words, every shaped token one of the second set (or a
+# "/" between digits). Finding them with str.find and trying the patterns only near them,
+# and only where a digit follows, is an order of magnitude faster than scanning the
+# whole text with the patterns (a council letter mentions "request" a lot).
+_LABEL_WORDS = ("ref", "case", "foi", "eir", "request", "enquiry")
+_SHAPE_WORDS = ("foi", "eir", "eis", "rfi", "cas-")
+_DIGIT = re.compile(r"\d")
+
+
+def _near(
+    lower: str, words: tuple[str, ...], before: int, after: int, digit_within: int = 30
+) -> list[tuple[int, int]]:
+    """Windows around each occurrence of ``words`` with a digit soon after the word (a
+    label ends within a few words: "Our reference number is 7706354")."""
+    windows = []
+    for word in words:
+        i = lower.find(word)
+        while i != -1:
+            if _DIGIT.search(lower, i, i + digit_within):
+                windows.append((max(0, i - before), i + after))
+            i = lower.find(word, i + 1)
+    return windows
+
+
+def _matches(
+    pattern: re.Pattern[str], text: str, windows: list[tuple[int, int]]
+) -> list[re.Match[str]]:
+    found: dict[int, re.Match[str]] = {}
+    for start, end in windows:
+        for m in pattern.finditer(text, start, end):
+            known = found.get(m.start())
+            if known is None or m.end() > known.end():  # a window may cut a token short
+                found[m.start()] = m
+    return [found[k] for k in sorted(found)]
+
+
+def extract(text: str) -> list[TheirRef]:
+    """Every authority reference in ``text``, in order of appearance, without repeats
+    (by normalised value). Labelled ones carry their label in ``phrase``."""
+    found: dict[str, TheirRef] = {}
+    hits: list[tuple[int, TheirRef]] = []
+    lower = text.lower()
+    for m in _matches(_LABELLED, text, _near(lower, _LABEL_WORDS, 15, 150)):
+        if m.group("your"):
+            continue
+        token = m.group("token").strip()
+        value = normalise(token)
+        if not _acceptable(token, value):
+            continue
+        phrase = " ".join(m.group(0).split())
+        hits.append((m.start(), TheirRef(value, token, phrase, True)))
+    windows = _near(lower, _SHAPE_WORDS, 2, 120)
+    slash = lower.find("/")
+    while slash != -1:
+        if lower[slash - 2 : slash].isdigit() and lower[slash + 1 : slash + 3].isdigit():
+            windows.append((max(0, slash - 2), slash + 12))
+        slash = lower.find("/", slash + 1)
+    for m in _matches(_SHAPED, text, windows):
+        if m.group("y1") and not _years_follow(m.group("y1"), m.group("y2")):
+            continue
+        token = m.group("token").strip()
+        value = normalise(token)
+        if not _acceptable(token, value):
+            continue
+        # "Your ref: FOI 123" is still ours to skip even when the shape matches
+        before = text[max(0, m.start() - 20) : m.start()].lower()
+        if re.search(r"your\s+ref(?:erence)?\W*$", before):
+            continue
+        hits.append((m.start(), TheirRef(value, token, token, False)))
+    for _, ref in sorted(hits, key=lambda h: (h[0], not h[1].labelled)):
+        if ref.value not in found:
+            found[ref.value] = ref
+    return list(found.values())
+
+
+def extract_from(parts: Iterable[str]) -> list[TheirRef]:
+    """``extract`` over several texts (subject first, then the body ...), merged."""
+    merged: dict[str, TheirRef] = {}
+    for part in parts:
+        for ref in extract(part):
+            merged.setdefault(ref.value, ref)
+    return list(merged.values())

@@ -1,0 +1,693 @@
+"""Raw bytes -> ``ParsedMessage``: what classification and matching read.
+
+mail-parser (``mailparser.parse_from_bytes``) parses the MIME tree and gives the
+addresses, the date and its defect reports; the body, the attachments and delivery
+reports are read from the same tree (the stdlib ``email.message.Message`` it wraps),
+because councils' mail needs more care than mail-parser takes:
+
+- charsets: a declared charset that fails, or none declared with 8-bit text, is read as
+  UTF-8 if it is valid UTF-8, else as Windows-1252 (what "ISO-8859-1" usually means in
+  practice), and a defect is noted; nothing ever raises on a bad charset;
+- HTML-only bodies become text with html2text (a real converter, not tag stripping);
+- text is extracted from PDF (pypdf), DOCX (python-docx) and text attachments, because
+  councils often answer only in the attachment;
+- delivery reports (RFC 3464 ``multipart/report; report-type=delivery-status``, and the
+  non-standard ones of Exim and friends) give the original Message-ID and recipients.
+
+Everything here treats the message as hostile: sizes are capped, NULs and lone
+surrogates are removed (they cannot be stored), and any library failure on an
+attachment becomes an ``extraction_error`` rather than an exception. Only a message that
+is not an email at all (empty, no headers, too deeply nested) raises ``ParseError``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import email.header
+import email.message
+import email.parser
+import email.utils
+import io
+import logging
+import re
+import warnings
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from typing import Any
+
+import html2text
+import mailparser
+from mailparser.exceptions import MailParserRecursionError
+
+from foibot.domain.message import AttachmentInfo, DeliveryReport, ParsedMessage
+from foibot.errors import ParseError
+
+logging.getLogger("pypdf").setLevel(logging.ERROR)
+logging.getLogger("mailparser").setLevel(logging.CRITICAL)
+
+MAX_DEPTH = 30  # MIME nesting we follow
+MAX_TEXT = 2_000_000  # characters kept of any one text (body or attachment)
+MAX_EXTRACT_BYTES = 25_000_000  # attachments larger than this are stored, not read
+MAX_PDF_PAGES = 200
+MAX_HEADER_VALUE = 20_000
+MAX_DEFECTS = 50
+INTERNAL_ERROR = "internal error while parsing"
+
+_ID = re.compile(r"<([^<>\s]{1,900})>")
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+_CONTROL = re.compile(r"[\x00]")
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """The parsed message and its attachments' bytes (same order as
+    ``message.attachments``), for ``foibot.mail.attachments`` to save."""
+
+    message: ParsedMessage
+    payloads: tuple[bytes, ...]
+
+
+def parse_message(raw: bytes) -> ParsedMessage:
+    """Raw bytes -> ``ParsedMessage`` (see ``parse_with_payloads``)."""
+    return parse_with_payloads(raw).message
+
+
+_HEADER_LINE = re.compile(rb"^[!-9;-~]{1,200}:", re.MULTILINE)
+
+
+def _skip_leading_junk(raw: bytes) -> bytes | None:
+    """A message whose first lines are not headers (a blank line, a damaged line, a
+    stray export banner) reads as "no headers at all": start at the first header."""
+    found = _HEADER_LINE.search(raw, 0, 8192)
+    return raw[found.start() :] if found is not None and found.start() > 0 else None
+
+
+def parse_with_payloads(raw: bytes) -> ParseResult:
+    """Parses raw bytes into a ``ParsedMessage`` and its attachments' bytes. Raises
+    ``ParseError`` only for bytes that are no email at all (empty, no header, nested
+    beyond what can be walked); damaged mail is read as far as it goes, with defects."""
+    if not raw.strip():
+        raise ParseError("empty message")
+    result = _parse(raw)
+    if result is None:
+        trimmed = _skip_leading_junk(raw)
+        result = _parse(trimmed) if trimmed is not None else None
+        if result is None:
+            raise ParseError("no headers: not an email message")
+        note = f"{len(raw) - len(trimmed or b'')} bytes before the first header skipped"
+        message = replace(result.message, defects=(note, *result.message.defects))
+        result = ParseResult(message, result.payloads)
+    return result
+
+
+def _parse(raw: bytes) -> ParseResult | None:
+    """None when the bytes have no headers at all."""
+    parsed: Any
+    try:
+        parsed = mailparser.parse_from_bytes(raw)
+    except (RecursionError, MailParserRecursionError):
+        raise ParseError("MIME structure nested too deeply") from None
+    except Exception as exc:  # a mail-parser bug on damaged input: read it ourselves
+        note = f"mail-parser failed ({type(exc).__name__}: {_one_line(str(exc), 120)})"
+        try:
+            parsed = _StdlibView(raw, f"{note}; read with the standard library parser")
+        except RecursionError:
+            raise ParseError("MIME structure nested too deeply") from None
+        except Exception as again:
+            raise ParseError(f"{note}; standard library parser: {type(again).__name__}") from None
+    root = parsed.message
+    if root is None or not root.keys():
+        return None
+    try:
+        return _build(parsed, root)
+    except RecursionError:
+        raise ParseError("MIME structure nested too deeply") from None
+    except Exception as exc:
+        # A bug of ours on hostile input must not lose the message: it is stored with
+        # this error (the fuzz tests check that it never happens).
+        raise ParseError(f"{INTERNAL_ERROR}: {type(exc).__name__}: {_one_line(str(exc))}") from exc
+
+
+# ------------------------------------------------------------------ text helpers
+
+
+def clean(text: str) -> str:
+    """Storable text: no NULs, no lone surrogates (bytes the stdlib kept as escapes are
+    read as UTF-8 where they are UTF-8; anything else becomes U+FFFD)."""
+    if _SURROGATES.search(text):
+        with contextlib.suppress(UnicodeEncodeError):  # a surrogate that is no escaped byte
+            text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        text = _SURROGATES.sub("\ufffd", text)
+    return _CONTROL.sub("", text)
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    flat = " ".join(clean(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def decode_header_value(value: Any) -> str:
+    """A header value as text: RFC 2047 words decoded, 8-bit bytes read as UTF-8 or
+    Windows-1252, folding undone. Never raises."""
+    if isinstance(value, email.header.Header):
+        try:
+            text = str(value)
+        except Exception:
+            text = value.encode()
+    else:
+        text = str(value)
+    if _SURROGATES.search(text):  # 8-bit bytes in a header, kept as escapes by the stdlib
+        try:
+            data = text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            data = text.encode("utf-8", "replace")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = data.decode("cp1252", "replace")
+    if "=?" in text:
+        with contextlib.suppress(Exception):  # malformed encoded words: kept as written
+            text = str(email.header.make_header(email.header.decode_header(text)))
+    text = re.sub(r"\r?\n[ \t]*", " ", text)
+    return clean(text.strip())[:MAX_HEADER_VALUE]
+
+
+_CHARSET_ALIASES = {
+    # WHATWG: labels for Latin-1 and ASCII mean Windows-1252 on the wire
+    "iso-8859-1": "cp1252",
+    "iso8859-1": "cp1252",
+    "latin-1": "cp1252",
+    "latin1": "cp1252",
+    "l1": "cp1252",
+    "windows-1252": "cp1252",
+    "x-cp1252": "cp1252",
+    "utf8": "utf-8",
+    "unicode-1-1-utf-8": "utf-8",
+    "x-unknown": "",
+    "unknown-8bit": "",
+    "default": "",
+}
+
+
+def decode_bytes(data: bytes, charset: str | None) -> tuple[str, str | None]:
+    """Text from bytes in a declared (maybe wrong, maybe missing) charset, and a
+    defect note when a fallback was needed."""
+    declared = (charset or "").strip().strip("\"'").lower()
+    name = _CHARSET_ALIASES.get(declared, declared)
+    defect: str | None = None
+    if name:
+        try:
+            codecs.lookup(name)
+        except (LookupError, ValueError):  # unknown, or not even a name ("utf-8\0")
+            defect = f"unknown charset {declared!r}"
+            name = ""
+    if name:
+        try:
+            return data.decode(name), None
+        except UnicodeDecodeError:
+            defect = f"text is not valid {declared}"
+        except Exception:
+            defect = f"charset {declared!r} failed"
+    if not data or data.isascii():
+        return data.decode("ascii"), defect
+    try:
+        text = data.decode("utf-8")
+        return text, (f"{defect}; read as UTF-8" if defect else None)
+    except UnicodeDecodeError:
+        note = defect or "no charset declared"
+        return data.decode("cp1252", "replace"), f"{note}; read as Windows-1252"
+
+
+class _TextOnly(HTMLParser):
+    """Fallback when html2text fails: the document's text nodes, block by block."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        elif tag in ("p", "br", "div", "tr", "li", "h1", "h2", "h3", "h4", "table"):
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> tuple[str, str | None]:
+    converter = html2text.HTML2Text()
+    converter.body_width = 0
+    converter.ignore_images = True
+    converter.ignore_emphasis = True
+    converter.unicode_snob = True
+    try:
+        return converter.handle(html[:MAX_TEXT]).strip(), None
+    except Exception as exc:  # html2text on hostile markup
+        fallback = _TextOnly()
+        try:
+            fallback.feed(html[:MAX_TEXT])
+            fallback.close()
+        except Exception:
+            return "", f"HTML could not be read: {type(exc).__name__}"
+        text = re.sub(r"\n\s*\n+", "\n\n", "".join(fallback.parts)).strip()
+        return text, f"html2text failed ({type(exc).__name__}); used plain text extraction"
+
+
+# ------------------------------------------------------------------ attachments
+
+_PDF_TYPES = {"application/pdf", "application/x-pdf"}
+_DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def extract_text(
+    data: bytes, content_type: str, filename: str | None, charset: str | None = None
+) -> tuple[str | None, str | None]:
+    """(text, error) for an attachment: PDF, DOCX and text/* are read; other types
+    give (None, None). Failures give (None, reason), never an exception."""
+    name = (filename or "").lower()
+    if len(data) > MAX_EXTRACT_BYTES:
+        return None, f"not read: larger than {MAX_EXTRACT_BYTES} bytes"
+    try:
+        if content_type in _PDF_TYPES or name.endswith(".pdf") or data[:5] == b"%PDF-":
+            return _pdf_text(data), None
+        if content_type == _DOCX_TYPE or (name.endswith(".docx") and data[:2] == b"PK"):
+            return _docx_text(data), None
+        if content_type.startswith("text/"):
+            text, _ = decode_bytes(data, charset)
+            if content_type == "text/html":
+                text, _ = html_to_text(text)
+            return clean(text.replace("\r\n", "\n"))[:MAX_TEXT], None
+    except RecursionError:
+        return None, "document nested too deeply"
+    except Exception as exc:  # pypdf / python-docx on damaged or hostile files
+        return None, f"{type(exc).__name__}: {_one_line(str(exc), 200)}"
+    return None, None
+
+
+def _pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            reader.decrypt("")
+        pages = []
+        for page in reader.pages[:MAX_PDF_PAGES]:
+            pages.append(page.extract_text() or "")
+            if sum(len(p) for p in pages) > MAX_TEXT:
+                break
+    return clean("\n\n".join(pages))[:MAX_TEXT]
+
+
+def _docx_text(data: bytes) -> str:
+    import docx
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:  # refuse zip bombs before opening
+        if sum(i.file_size for i in archive.infolist()) > 20 * MAX_EXTRACT_BYTES:
+            raise ValueError("DOCX expands to too much data")
+    document = docx.Document(io.BytesIO(data))
+    parts = [p.text for p in document.paragraphs if p.text.strip()]
+    for table in document.tables:
+        for row in table.rows:
+            parts.append(" | ".join(cell.text for cell in row.cells))
+    return clean("\n\n".join(parts))[:MAX_TEXT]
+
+
+# ------------------------------------------------------------------ the walk
+
+
+@dataclass
+class _Walk:
+    plain: list[str] = field(default_factory=list)
+    html: list[str] = field(default_factory=list)
+    attachments: list[tuple[AttachmentInfo, bytes]] = field(default_factory=list)
+    defects: list[str] = field(default_factory=list)
+    dsn_fields: list[email.message.Message] = field(default_factory=list)
+    returned_headers: list[email.message.Message] = field(default_factory=list)
+
+
+def _filename(part: email.message.Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except Exception:
+        return None
+    if not name:
+        return None
+    return decode_header_value(name)[:500] or None
+
+
+def _payload_bytes(part: email.message.Message) -> bytes:
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:
+        data = None
+    if isinstance(data, bytes):
+        return data
+    raw = part.get_payload()
+    if isinstance(raw, str):
+        return raw.encode("utf-8", "surrogateescape")
+    return b""
+
+
+def _charset(part: email.message.Message) -> str | None:
+    try:
+        value = part.get_content_charset()
+    except Exception:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _message_bytes(message: email.message.Message) -> bytes:
+    try:
+        return message.as_bytes()
+    except Exception:
+        try:
+            return message.as_string().encode("utf-8", "surrogateescape")
+        except Exception:
+            return b""
+
+
+_CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+\-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+\-]{0,126}")
+
+
+def content_type_of(part: email.message.Message) -> str:
+    """The part's type, or application/octet-stream when it is not a valid MIME type
+    (the stdlib passes through e.g. "text\\0/plain", which no database stores)."""
+    ctype = part.get_content_type()
+    return ctype if _CONTENT_TYPE.fullmatch(ctype) else "application/octet-stream"
+
+
+def _walk(part: email.message.Message, out: _Walk, depth: int, in_report: bool) -> None:
+    if depth > MAX_DEPTH:
+        out.defects.append(f"MIME nesting deeper than {MAX_DEPTH}: inner parts ignored")
+        return
+    ctype = content_type_of(part)
+    disposition = part.get_content_disposition()
+    filename = _filename(part)
+    if ctype == "message/delivery-status":
+        _read_delivery_status(part, out)
+        return
+    if part.is_multipart():
+        children = part.get_payload()
+        if not isinstance(children, list):
+            return
+        if ctype.startswith("message/"):
+            inner = (
+                children[0] if children and isinstance(children[0], email.message.Message) else None
+            )
+            if inner is None:
+                return
+            if in_report:
+                out.returned_headers.append(inner)
+            data = _message_bytes(inner)
+            # A returned message in a bounce is our own text: stored, not read.
+            text = None if in_report else _inner_text(inner, depth + 1)
+            info = AttachmentInfo(filename, "message/rfc822", len(data), text)
+            out.attachments.append((info, data))
+            return
+        for child in children:
+            if isinstance(child, email.message.Message):
+                _walk(child, out, depth + 1, in_report or ctype == "multipart/report")
+        return
+    data = _payload_bytes(part)
+    if ctype == "text/rfc822-headers":
+        text, _ = decode_bytes(data, _charset(part))
+        out.returned_headers.append(email.parser.HeaderParser().parsestr(text))
+        out.attachments.append((AttachmentInfo(filename, ctype, len(data), None), data))
+        return
+    is_body = ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename
+    if is_body:
+        text, defect = decode_bytes(data, _charset(part))
+        if defect:
+            out.defects.append(f"{ctype}: {defect}")
+        (out.html if ctype == "text/html" else out.plain).append(clean(text)[:MAX_TEXT])
+        return
+    text, error = (None, None) if in_report else extract_text(data, ctype, filename, _charset(part))
+    out.attachments.append((AttachmentInfo(filename, ctype, len(data), text, error), data))
+
+
+def _inner_text(message: email.message.Message, depth: int) -> str | None:
+    """The text of an attached (forwarded) message: its headers that matter, its body
+    and its attachments' text."""
+    inner = _Walk()
+    _walk(message, inner, depth, False)
+    body = _body(inner)
+    head = [
+        f"{name}: {decode_header_value(message[name])}"
+        for name in ("From", "Date", "Subject")
+        if message[name] is not None
+    ]
+    texts = [t for t in ("\n".join(head), body, *(a.text for a, _ in inner.attachments)) if t]
+    return "\n\n".join(texts) if texts else None
+
+
+def _body(walk: _Walk) -> str:
+    if walk.plain:
+        return "\n\n".join(t.strip("\r\n") for t in walk.plain).replace("\r\n", "\n")
+    if walk.html:
+        texts = []
+        for html in walk.html:
+            text, defect = html_to_text(html)
+            if defect:
+                walk.defects.append(defect)
+            texts.append(text)
+        return "\n\n".join(texts)
+    return ""
+
+
+# ------------------------------------------------------------------ bounces
+
+_BOUNCE_SENDERS = ("mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon")
+
+
+def _read_delivery_status(part: email.message.Message, out: _Walk) -> None:
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        out.dsn_fields.extend(p for p in payload if isinstance(p, email.message.Message))
+        return
+    # Not split by the parser (e.g. encoded): read the blocks ourselves.
+    text, _ = decode_bytes(_payload_bytes(part), _charset(part))
+    for block in re.split(r"\r?\n\s*\r?\n", text):
+        if block.strip():
+            out.dsn_fields.append(email.parser.HeaderParser().parsestr(block.strip() + "\n"))
+
+
+def _address_of(value: str) -> str | None:
+    # "rfc822; foi@example.gov.uk" -> "foi@example.gov.uk"
+    value = value.partition(";")[2] if ";" in value else value
+    address = email.utils.parseaddr(value.strip())[1].strip().lower()
+    return address if "@" in address else None
+
+
+_RCPT = re.compile(r"RCPT TO:\s*<([^<>\s]+@[^<>\s]+)>", re.IGNORECASE)
+# a line holding only an address: Exim ("  foi@x.gov.uk"), qmail ("<foi@x.gov.uk>:")
+_LONE_ADDRESS = re.compile(
+    r"^[ \t]*<?([A-Za-z0-9._%+\-']+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,})>?:?[ \t]*$", re.MULTILINE
+)
+_ID_IN_TEXT = re.compile(r"^[ \t]*Message-ID:[ \t]*<([^<>\s]+)>", re.IGNORECASE | re.MULTILINE)
+_TO_IN_TEXT = re.compile(r"^[ \t]*To:[ \t]*(.+)$", re.IGNORECASE | re.MULTILINE)
+
+
+def _delivery_report(
+    headers: dict[str, tuple[str, ...]],
+    content_type: str,
+    from_addr: str | None,
+    walk: _Walk,
+    body: str,
+) -> DeliveryReport | None:
+    report_type = " ".join(headers.get("content-type", ())).lower()
+    is_dsn = content_type == "multipart/report" and "delivery-status" in report_type
+    failed_header = headers.get("x-failed-recipients", ())
+    local = (from_addr or "").partition("@")[0]
+    if not (is_dsn or failed_header or local in _BOUNCE_SENDERS or walk.dsn_fields):
+        return None
+    recipients: list[str] = []
+    status = diagnostic = action = original_id = None
+    for block in walk.dsn_fields:
+        for name in ("final-recipient", "original-recipient"):
+            value = block.get(name)
+            address = _address_of(decode_header_value(value)) if value else None
+            if address and address not in recipients:
+                recipients.append(address)
+        status = status or (decode_header_value(block["status"]) if block["status"] else None)
+        action = action or (
+            decode_header_value(block["action"]).lower() if block["action"] else None
+        )
+        if block["diagnostic-code"] and not diagnostic:
+            diagnostic = decode_header_value(block["diagnostic-code"])[:500]
+        if block["x-original-message-id"] and not original_id:
+            ids = _ID.findall(decode_header_value(block["x-original-message-id"]))
+            original_id = ids[0] if ids else None
+    for value in failed_header:
+        for _, address in email.utils.getaddresses([value]):
+            address = address.strip().lower()
+            if "@" in address and address not in recipients:
+                recipients.append(address)
+    for returned in walk.returned_headers:
+        if original_id is None and returned["message-id"]:
+            ids = _ID.findall(decode_header_value(returned["message-id"]))
+            original_id = ids[0] if ids else None
+    if original_id is None:
+        found = _ID_IN_TEXT.search(body)
+        original_id = found.group(1) if found else None
+    if not recipients:  # non-standard bounce: read the human-readable part
+        for address in [*_RCPT.findall(body), *_LONE_ADDRESS.findall(body)]:
+            address = address.lower()
+            if address not in recipients:
+                recipients.append(address)
+    if not recipients:
+        for returned in walk.returned_headers:
+            for _, address in email.utils.getaddresses(
+                [decode_header_value(v) for v in returned.get_all("to", [])]
+            ):
+                if "@" in address and address.lower() not in recipients:
+                    recipients.append(address.lower())
+        if not recipients:
+            for line in _TO_IN_TEXT.findall(body)[:1]:
+                for _, address in email.utils.getaddresses([line]):
+                    if "@" in address:
+                        recipients.append(address.lower())
+    return DeliveryReport(
+        original_message_id=original_id,
+        recipients=tuple(recipients[:20]),
+        status=status,
+        diagnostic=diagnostic,
+        action=action,
+    )
+
+
+# ------------------------------------------------------------------ assembly
+
+
+def _ids(values: Iterable[str]) -> tuple[str, ...]:
+    found: list[str] = []
+    for value in values:
+        ids = _ID.findall(value) or [t.strip("<>") for t in value.split() if "@" in t]
+        for i in ids:
+            if i and i not in found:
+                found.append(i[:900])
+    return tuple(found[:100])
+
+
+def _addresses(pairs: Any) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    if not isinstance(pairs, list):
+        return out
+    for pair in pairs:
+        if isinstance(pair, (tuple, list)) and len(pair) == 2:
+            name, address = (clean(str(pair[0])), clean(str(pair[1])).strip().lower())
+            if address:
+                out.append((name, address[:320]))
+    return out
+
+
+def _header_addresses(headers: dict[str, tuple[str, ...]], *names: str) -> list[str]:
+    out: list[str] = []
+    for name in names:
+        for _, address in email.utils.getaddresses(list(headers.get(name, ()))):
+            address = address.strip().lower()
+            if "@" in address and address not in out:
+                out.append(address[:320])
+    return out
+
+
+def _defects(parsed: Any) -> list[str]:
+    out: list[str] = []
+    for item in parsed.defects or []:
+        if isinstance(item, dict):
+            for where, notes in item.items():
+                for note in notes if isinstance(notes, list) else [notes]:
+                    # bodies are decoded here, with our own notes on charsets
+                    if "CharsetDecodeDefect" not in str(note):
+                        out.append(_one_line(f"{where}: {note}", 200))
+    return out
+
+
+class _StdlibView:
+    """What ``_build`` reads from a mail-parser result, from the stdlib parser alone:
+    used when mail-parser itself fails on a damaged message (e.g. a start boundary that
+    is never found), so that the message is still read as far as it can be."""
+
+    def __init__(self, raw: bytes, note: str) -> None:
+        self.message = email.message_from_bytes(raw)
+        self.defects = [{"message": [note]}]
+
+        def addresses(name: str) -> list[tuple[str, str]]:
+            values = [decode_header_value(v) for v in self.message.get_all(name, [])]
+            try:
+                return [(n, a) for n, a in email.utils.getaddresses(values) if a]
+            except Exception:
+                return []
+
+        self.from_ = addresses("from")[:1]
+        self.to = addresses("to")
+        self.cc = addresses("cc")
+        self.delivered_to = addresses("delivered-to")
+        self.date: datetime | None = None
+        value = self.message.get("date")
+        if value is not None:
+            try:
+                self.date = email.utils.parsedate_to_datetime(decode_header_value(value))
+            except (TypeError, ValueError, IndexError, OverflowError):
+                self.date = None
+
+
+def _build(parsed: Any, root: email.message.Message) -> ParseResult:
+    headers: dict[str, tuple[str, ...]] = {}
+    for name, value in root.raw_items():
+        key = clean(str(name)).strip().lower()[:200]
+        if key:
+            headers[key] = (*headers.get(key, ()), decode_header_value(value))
+
+    walk = _Walk()
+    _walk(root, walk, 0, False)
+    body = _body(walk)
+    content_type = content_type_of(root)
+
+    senders = _addresses(parsed.from_)
+    from_name, from_addr = senders[0] if senders else (None, None)
+    if from_addr is None and headers.get("from"):
+        fallback = email.utils.parseaddr(headers["from"][0])
+        from_name, from_addr = fallback[0] or None, (fallback[1].lower() or None)
+    delivered = [a for _, a in _addresses(parsed.delivered_to)]
+    delivered += _header_addresses(headers, "x-original-to", "envelope-to")
+    date = parsed.date
+    if isinstance(date, datetime):
+        date = date.replace(tzinfo=UTC) if date.tzinfo is None else date.astimezone(UTC)
+    else:
+        date = None
+    message_ids = _ids(headers.get("message-id", ())[:1])
+    report = _delivery_report(headers, content_type, from_addr, walk, body)
+
+    defects = list(dict.fromkeys([*walk.defects, *_defects(parsed)]))[:MAX_DEFECTS]
+    message = ParsedMessage(
+        message_id=message_ids[0] if message_ids else None,
+        in_reply_to=_ids(headers.get("in-reply-to", ())),
+        references=_ids(headers.get("references", ())),
+        from_addr=from_addr,
+        from_name=from_name or None,
+        to=tuple(dict.fromkeys(a for _, a in _addresses(parsed.to))),
+        cc=tuple(dict.fromkeys(a for _, a in _addresses(parsed.cc))),
+        delivered_to=tuple(dict.fromkeys(delivered)),
+        subject=(headers.get("subject") or ("",))[0][:2000],
+        date=date,
+        headers=headers,
+        content_type=content_type,
+        text=clean(body)[:MAX_TEXT],
+        attachments=tuple(info for info, _ in walk.attachments),
+        delivery_report=report,
+        defects=tuple(defects),
+    )
+    return ParseResult(message, tuple(data for _, data in walk.attachments))

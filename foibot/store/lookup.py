@@ -1,0 +1,149 @@
+"""``RequestLookup`` (foibot.domain.matching) over the database.
+
+Each method answers a whole batch in one indexed query (``IN (...)``), so matching a
+message costs a handful of queries whatever the number of requests. The statements are
+built once, with expanding bound parameters, and run on the session's connection:
+building SQLAlchemy expressions per message cost more than running them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import and_, bindparam, exists, select
+from sqlalchemy.orm import Session
+
+from foibot.domain.matching import AuthorityRef, RequestRef
+from foibot.store.models import Authority, AuthorityDomain, Event, Message, Request, TheirReference
+
+# A request is open once it may have reached the authority, until it is closed.
+SENT_STATES = ("sent", "final", "uncertain")
+CLOSING_EVENTS = ("closed", "withdrawn")
+
+
+def _expanding(name: str) -> Any:
+    return bindparam(name, expanding=True)
+
+
+_REFS = select(Request.id, Request.reference, Request.authority_id, Authority.name).join(
+    Authority, Authority.id == Request.authority_id
+)
+_BY_MESSAGE_IDS = (
+    _REFS.add_columns(Message.message_id)
+    .join(Message, Message.request_id == Request.id)
+    .where(Message.direction == "out", Message.message_id.in_(_expanding("ids")))
+)
+_BY_REFERENCES = _REFS.add_columns(Request.reference).where(
+    Request.reference.in_(_expanding("refs"))
+)
+_BY_THEIR_REFERENCES = (
+    _REFS.add_columns(TheirReference.value)
+    .join(TheirReference, TheirReference.request_id == Request.id)
+    .where(TheirReference.value.in_(_expanding("values")))
+    .order_by(Request.id)
+)
+_BY_THEIR_REFERENCES_IN = _BY_THEIR_REFERENCES.where(
+    Request.authority_id.in_(_expanding("authorities"))
+)
+_BY_RECIPIENTS = (
+    _REFS.add_columns(Authority.email)
+    .where(Authority.email.in_(_expanding("addresses")))
+    .order_by(Request.id)
+)
+_BY_DOMAINS = (
+    select(Authority.id, Authority.name, AuthorityDomain.domain)
+    .join(Authority, Authority.id == AuthorityDomain.authority_id)
+    .where(AuthorityDomain.domain.in_(_expanding("domains")))
+    .order_by(Authority.id)
+)
+_WAS_SENT = exists().where(
+    and_(
+        Message.request_id == Request.id,
+        Message.direction == "out",
+        Message.send_state.in_(SENT_STATES),
+    )
+)
+_CLOSED = exists().where(and_(Event.request_id == Request.id, Event.kind.in_(CLOSING_EVENTS)))
+_OPEN = (
+    _REFS.add_columns(Request.authority_id)
+    .where(Request.authority_id.in_(_expanding("authorities")), _WAS_SENT, ~_CLOSED)
+    .order_by(Request.id)
+)
+
+
+def _ref(row: Sequence[Any]) -> RequestRef:
+    return RequestRef(id=row[0], reference=row[1], authority_id=row[2], authority_name=row[3])
+
+
+class SqlRequestLookup:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _rows(self, statement: Any, **params: Any) -> list[Any]:
+        # Core execution on the session's connection: the same transaction, without
+        # the ORM's per-statement overhead (these select columns, never entities).
+        return list(self.session.connection().execute(statement, params))
+
+    def requests_by_message_ids(self, message_ids: Sequence[str]) -> Mapping[str, RequestRef]:
+        if not message_ids:
+            return {}
+        rows = self._rows(_BY_MESSAGE_IDS, ids=sorted(set(message_ids)))
+        return {row[4]: _ref(row) for row in rows}
+
+    def requests_by_references(self, references: Sequence[str]) -> Mapping[str, RequestRef]:
+        if not references:
+            return {}
+        return {
+            row[4]: _ref(row) for row in self._rows(_BY_REFERENCES, refs=sorted(set(references)))
+        }
+
+    def requests_by_their_references(
+        self, values: Sequence[str], authority_ids: Collection[int] | None
+    ) -> Sequence[tuple[str, RequestRef]]:
+        if not values or (authority_ids is not None and not authority_ids):
+            return []
+        if authority_ids is None:
+            rows = self._rows(_BY_THEIR_REFERENCES, values=sorted(set(values)))
+        else:
+            rows = self._rows(
+                _BY_THEIR_REFERENCES_IN,
+                values=sorted(set(values)),
+                authorities=sorted(set(authority_ids)),
+            )
+        found: dict[tuple[str, int], RequestRef] = {}
+        for row in rows:
+            found.setdefault((row[4], row[0]), _ref(row))
+        return [(value, ref) for (value, _), ref in found.items()]
+
+    def requests_by_recipients(
+        self, addresses: Sequence[str]
+    ) -> Mapping[str, Sequence[RequestRef]]:
+        if not addresses:
+            return {}
+        out: dict[str, list[RequestRef]] = {}
+        for row in self._rows(_BY_RECIPIENTS, addresses=sorted({a.lower() for a in addresses})):
+            out.setdefault(row[4], []).append(_ref(row))
+        return out
+
+    def authorities_by_domains(
+        self, domains: Sequence[str]
+    ) -> Mapping[str, Sequence[AuthorityRef]]:
+        if not domains:
+            return {}
+        out: dict[str, list[AuthorityRef]] = {}
+        for authority_id, name, domain in self._rows(
+            _BY_DOMAINS, domains=sorted({d.lower() for d in domains})
+        ):
+            known = out.setdefault(domain, [])
+            if all(a.id != authority_id for a in known):
+                known.append(AuthorityRef(authority_id, name))
+        return out
+
+    def open_requests(self, authority_ids: Sequence[int]) -> Mapping[int, Sequence[RequestRef]]:
+        if not authority_ids:
+            return {}
+        out: dict[int, list[RequestRef]] = {}
+        for row in self._rows(_OPEN, authorities=sorted(set(authority_ids))):
+            out.setdefault(row[2], []).append(_ref(row))
+        return out
