@@ -73,7 +73,10 @@ def state(ctx: typer.Context) -> AppState:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    """Indented on a terminal; compact (and several times faster, through the C
+    encoder) when piped to another program or a file."""
+    indent = 2 if sys.stdout.isatty() else None
+    sys.stdout.write(json.dumps(data, indent=indent, ensure_ascii=False, default=str) + "\n")
 
 
 def parse_iso_date(value: str, what: str) -> Any:

@@ -33,11 +33,15 @@ class ReviewNotAllowed(ValueError):
 def default_ground(state: RequestState) -> Ground:
     if state.responded_on is None:
         return Ground.LATE if state.overdue else Ground.OTHER
-    return {
-        Outcome.REFUSED: Ground.REFUSED,
-        Outcome.NOT_HELD: Ground.NOT_HELD,
-        Outcome.PARTIALLY_SUCCESSFUL: Ground.PARTIAL,
-    }.get(state.outcome, Ground.OTHER) if state.outcome else Ground.OTHER
+    return (
+        {
+            Outcome.REFUSED: Ground.REFUSED,
+            Outcome.NOT_HELD: Ground.NOT_HELD,
+            Outcome.PARTIALLY_SUCCESSFUL: Ground.PARTIAL,
+        }.get(state.outcome, Ground.OTHER)
+        if state.outcome
+        else Ground.OTHER
+    )
 
 
 def check_window(state: RequestState, today: date) -> None:
@@ -49,8 +53,11 @@ def check_window(state: RequestState, today: date) -> None:
         raise ReviewNotAllowed(f"a review was already requested on {state.review_requested_on}")
     closes = state.review_request_deadline
     if closes is not None and today > closes:
-        since = (f"the response of {state.responded_on}" if state.responded_on
-                 else f"the due date {state.due}")
+        since = (
+            f"the response of {state.responded_on}"
+            if state.responded_on
+            else f"the due date {state.due}"
+        )
         raise ReviewNotAllowed(
             f"the review window closed on {closes} (40 working days after {since})"
         )
@@ -69,42 +76,66 @@ class SectionNote:
 # FOIA 2000 (and the EIR exceptions) as councils cite them. The challenge text is what a
 # careful requester asks of the reviewer; it is a starting point the user edits.
 _FOIA_NOTES: dict[str, tuple[str, str]] = {
-    "s12": ("cost of compliance exceeds the appropriate limit",
-            "Please provide a breakdown of the estimate (the activities and the time each "
-            "would take) and, under section 16, advise how the request could be refined to "
-            "fall within the limit."),
-    "s14": ("vexatious or repeated request",
-            "The request is a focused request for information of clear public interest; "
-            "please explain what about it is vexatious."),
-    "s21": ("information reasonably accessible by other means",
-            "Please give the precise location (a link to the page or document) of the "
-            "information you say is already accessible."),
-    "s22": ("information intended for future publication",
-            "Please state the date of the intended publication and why it is reasonable "
-            "to withhold the information until then."),
-    "s31": ("law enforcement",
-            "Please explain the specific prejudice disclosure would cause and how the "
-            "public interest test was weighed."),
-    "s36": ("prejudice to the effective conduct of public affairs",
-            "Please confirm who the qualified person is, when their opinion was given, and "
-            "how the public interest test was weighed."),
-    "s40": ("personal information",
-            "I do not seek anyone's personal data: aggregated or anonymised figures, or the "
-            "information with names removed, would meet my request."),
-    "s41": ("information provided in confidence",
-            "Please explain how disclosure would be an actionable breach of confidence."),
-    "s42": ("legal professional privilege",
-            "Please explain whether privilege has been waived and how the public interest "
-            "test was weighed."),
-    "s43": ("commercial interests",
-            "Please identify whose commercial interests would be prejudiced, how, and how "
-            "the public interest in transparency about public spending was weighed."),
-    "12(4)(b)": ("manifestly unreasonable request",
-                 "Please explain the burden, offer advice and assistance under regulation 9, "
-                 "and show how the public interest test was weighed."),
-    "12(5)(e)": ("confidentiality of commercial or industrial information",
-                 "Please show how each element of the exception is met and how the "
-                 "presumption in favour of disclosure (reg 12(2)) was applied."),
+    "s12": (
+        "cost of compliance exceeds the appropriate limit",
+        "Please provide a breakdown of the estimate (the activities and the time each "
+        "would take) and, under section 16, advise how the request could be refined to "
+        "fall within the limit.",
+    ),
+    "s14": (
+        "vexatious or repeated request",
+        "The request is a focused request for information of clear public interest; "
+        "please explain what about it is vexatious.",
+    ),
+    "s21": (
+        "information reasonably accessible by other means",
+        "Please give the precise location (a link to the page or document) of the "
+        "information you say is already accessible.",
+    ),
+    "s22": (
+        "information intended for future publication",
+        "Please state the date of the intended publication and why it is reasonable "
+        "to withhold the information until then.",
+    ),
+    "s31": (
+        "law enforcement",
+        "Please explain the specific prejudice disclosure would cause and how the "
+        "public interest test was weighed.",
+    ),
+    "s36": (
+        "prejudice to the effective conduct of public affairs",
+        "Please confirm who the qualified person is, when their opinion was given, and "
+        "how the public interest test was weighed.",
+    ),
+    "s40": (
+        "personal information",
+        "I do not seek anyone's personal data: aggregated or anonymised figures, or the "
+        "information with names removed, would meet my request.",
+    ),
+    "s41": (
+        "information provided in confidence",
+        "Please explain how disclosure would be an actionable breach of confidence.",
+    ),
+    "s42": (
+        "legal professional privilege",
+        "Please explain whether privilege has been waived and how the public interest "
+        "test was weighed.",
+    ),
+    "s43": (
+        "commercial interests",
+        "Please identify whose commercial interests would be prejudiced, how, and how "
+        "the public interest in transparency about public spending was weighed.",
+    ),
+    "12(4)(b)": (
+        "manifestly unreasonable request",
+        "Please explain the burden, offer advice and assistance under regulation 9, "
+        "and show how the public interest test was weighed.",
+    ),
+    "12(5)(e)": (
+        "confidentiality of commercial or industrial information",
+        "Please show how each element of the exception is met and how the "
+        "presumption in favour of disclosure (reg 12(2)) was applied.",
+    ),
 }
 # FOISA 2002 numbers its exemptions differently.
 _FOISA_NOTES: dict[str, tuple[str, str]] = {
@@ -112,9 +143,11 @@ _FOISA_NOTES: dict[str, tuple[str, str]] = {
     "s14": _FOIA_NOTES["s14"],
     "s25": ("information otherwise accessible", _FOIA_NOTES["s21"][1]),
     "s27": ("information intended for future publication", _FOIA_NOTES["s22"][1]),
-    "s30": ("prejudice to effective conduct of public affairs",
-            "Please explain the substantial prejudice disclosure would cause and how the "
-            "public interest test was weighed."),
+    "s30": (
+        "prejudice to effective conduct of public affairs",
+        "Please explain the substantial prejudice disclosure would cause and how the "
+        "public interest test was weighed.",
+    ),
     "s33": ("commercial interests and the economy", _FOIA_NOTES["s43"][1]),
     "s36": ("confidentiality", _FOIA_NOTES["s41"][1]),
     "s38": ("personal information", _FOIA_NOTES["s40"][1]),
@@ -126,11 +159,14 @@ def section_notes(regime: Regime, sections: list[str] | tuple[str, ...]) -> list
     notes = []
     for cited in sections:
         key = cited if cited in table else re.sub(r"\(.*", "", cited)
-        title, challenge = table.get(key, (
-            "exemption cited",
-            "Please explain how the exemption applies to each part of the information "
-            "withheld and, if it is qualified, how the public interest test was weighed.",
-        ))
+        title, challenge = table.get(
+            key,
+            (
+                "exemption cited",
+                "Please explain how the exemption applies to each part of the information "
+                "withheld and, if it is qualified, how the public interest test was weighed.",
+            ),
+        )
         notes.append(SectionNote(cited, title, challenge))
     return notes
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from foibot.domain.lifecycle import MESSAGE_KIND_EVENTS, EventKind, Outcome
+from foibot.domain.stated_dates import extension_date
 from foibot.errors import NotFoundError, UserInputError
 from foibot.store.db import Database, utcnow
 from foibot.store.models import Event, Message
@@ -45,11 +46,13 @@ def _event_data(message: Message, kind: EventKind) -> dict[str, Any]:
         if sections:
             data["sections"] = list(sections)
     if kind is EventKind.EXTENSION_NOTICE:
-        new_due = evidence.get("new_due") or evidence.get("extended_to")
-        if new_due:
-            data["new_due"] = str(new_due)
-    if evidence.get("received_date"):
-        data["their_received_date"] = str(evidence["received_date"])
+        stated = evidence.get("new_due") or extension_date(
+            message.body_text or "", not_before=message_day(message)
+        )
+        if stated:
+            data["new_due"] = str(stated)
+    if evidence.get("received_on"):
+        data["their_received_date"] = str(evidence["received_on"])
     return data
 
 

@@ -500,7 +500,8 @@ def mark_sent(
             _event(
                 session,
                 message,
-                "sent",
+                # a review request starts the authority's review clock (DESIGN.md §1)
+                "review_requested" if message.purpose == "review_request" else "sent",
                 now,
                 {
                     "message_id": message.message_id,

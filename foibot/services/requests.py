@@ -131,16 +131,17 @@ class RequestView:
         return data
 
 
-def _records(events: Iterable[Event]) -> list[EventRecord]:
+def _records(rows: Iterable[Any]) -> list[EventRecord]:
+    """EventRecords from (id, kind, occurred_on, data, source) rows."""
     out = []
-    for e in events:
-        if (e.data or {}).get("superseded"):
+    for event_id, kind_value, occurred_on, data, source in rows:
+        if (data or {}).get("superseded"):
             continue  # replaced by a user's reclassification of its message
         try:
-            kind = EventKind(e.kind)
+            kind = EventKind(kind_value)
         except ValueError:
-            continue  # an event kind from a newer foibot: ignored, not fatal
-        out.append(EventRecord(kind, e.occurred_on, dict(e.data or {}), e.source, e.id))
+            continue  # a notice, or an event kind from a newer foibot: not a state change
+        out.append(EventRecord(kind, occurred_on, dict(data or {}), source, event_id))
     return out
 
 
@@ -182,9 +183,17 @@ def _load(
             return stmt.where(column.in_(sub))
         return stmt
 
-    events: dict[int, list[Event]] = defaultdict(list)
-    for e in session.scalars(scoped(select(Event).order_by(Event.id), Event.request_id)):
-        events[e.request_id].append(e)
+    events: dict[int, list[Any]] = defaultdict(list)
+    event_cols = (
+        Event.request_id,
+        Event.id,
+        Event.kind,
+        Event.occurred_on,
+        Event.data,
+        Event.source,
+    )
+    for row in session.execute(scoped(select(*event_cols).order_by(Event.id), Event.request_id)):
+        events[row[0]].append(row[1:])
     theirs: dict[int, list[str]] = defaultdict(list)
     for t in session.scalars(
         scoped(select(TheirReference).order_by(TheirReference.id), TheirReference.request_id)
@@ -356,6 +365,71 @@ def set_request(
                     recorded_at=utcnow(),
                 )
             )
+        request_id = request.id
+    with db.transaction() as session:
+        return _load(session, day, request_ids=[request_id])[0]
+
+
+# Events a user records for what happened outside foibot's mail: a clarification sent
+# from another mailbox, a fee paid, a review asked for by post, a request withdrawn.
+RECORDABLE = (
+    EventKind.CLARIFICATION_SENT,
+    EventKind.FEE_PAID,
+    EventKind.REVIEW_REQUESTED,
+    EventKind.WITHDRAWN,
+    EventKind.CLOSED,
+    EventKind.SENT,
+    EventKind.ACKNOWLEDGED,
+    EventKind.RESPONSE,
+    EventKind.REVIEW_RESPONSE,
+    EventKind.EXTENSION_NOTICE,
+)
+
+
+def record_event(
+    db: Database,
+    reference: str,
+    kind: str,
+    *,
+    on: date | None = None,
+    outcome: str | None = None,
+    new_due: date | None = None,
+    note: str | None = None,
+) -> RequestView:
+    """Records an event by hand (``source = "user"``), e.g. ``clarification_sent``."""
+    allowed = ", ".join(k.value for k in RECORDABLE)
+    try:
+        event_kind = EventKind(kind)
+    except ValueError:
+        raise UserInputError(f"unknown event {kind!r} (expected one of: {allowed})") from None
+    if event_kind not in RECORDABLE:
+        raise UserInputError(f"{kind!r} cannot be recorded by hand (expected one of: {allowed})")
+    day = on or local_date(utcnow())
+    data: dict[str, Any] = {}
+    if outcome is not None:
+        try:
+            data["outcome"] = Outcome(outcome).value
+        except ValueError:
+            names = ", ".join(o.value for o in Outcome)
+            raise UserInputError(
+                f"unknown outcome {outcome!r} (expected one of: {names})"
+            ) from None
+    if new_due is not None:
+        data["new_due"] = new_due.isoformat()
+    if note:
+        data["note"] = note
+    with db.transaction() as session:
+        request = find_request(session, reference)
+        session.add(
+            Event(
+                request_id=request.id,
+                kind=event_kind.value,
+                occurred_on=day,
+                source="user",
+                data=data,
+                recorded_at=utcnow(),
+            )
+        )
         request_id = request.id
     with db.transaction() as session:
         return _load(session, day, request_ids=[request_id])[0]
