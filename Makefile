@@ -1,5 +1,5 @@
 # foibot's developer commands. Each sets up ./.venv itself when it is missing.
-.PHONY: test lint typecheck unit bench demo venv clean
+.PHONY: test lint typecheck bench venv clean
 
 venv:
 	@./scripts/bootstrap
@@ -15,8 +15,14 @@ lint: venv
 typecheck: venv
 	.venv/bin/mypy
 
+# Every benchmark; each prints its figures and a ratio against a baseline of the same run.
+# bench_poll needs Dovecot (Debian dovecot-imapd).
 bench: venv
 	.venv/bin/python bench/bench_clocks.py
+	.venv/bin/python bench/bench_requests.py
+	.venv/bin/python bench/bench_ingest.py
+	.venv/bin/python bench/bench_send.py
+	.venv/bin/python bench/bench_poll.py
 
 clean:
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .hypothesis

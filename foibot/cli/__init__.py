@@ -15,7 +15,10 @@ import click
 import typer
 
 from foibot import __version__
-from foibot.cli import authorities, db, deadline
+from foibot.cli import authorities, campaign, db, deadline, demo, digest, messages, review, run
+from foibot.cli import inbox as inbox_cli
+from foibot.cli import requests as requests_cli
+from foibot.cli import results as results_cli
 from foibot.cli.common import AppState, err_console
 from foibot.errors import FoibotError
 
@@ -25,6 +28,7 @@ app = typer.Typer(
     "send templated requests, file and classify the replies, keep the statutory clocks.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -56,8 +60,19 @@ def root(
 
 
 app.command("deadline")(deadline.deadline)
+app.command("demo")(demo.demo)
+app.command("digest")(digest.digest)
+app.command("run")(run.run)
 app.add_typer(authorities.app, name="authorities")
+app.add_typer(campaign.app, name="campaign")
 app.add_typer(db.app, name="db")
+app.add_typer(inbox_cli.app, name="inbox")
+app.add_typer(requests_cli.app, name="requests")
+app.add_typer(messages.app, name="messages")
+app.add_typer(review.app, name="review")
+app.command("calendar")(results_cli.calendar)
+campaign.app.command("questions")(results_cli.questions)
+campaign.app.command("export")(results_cli.export)
 
 
 def main(argv: list[str] | None = None) -> None:

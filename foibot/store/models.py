@@ -99,6 +99,9 @@ class Campaign(Base):
     variables: Mapped[dict[str, Any]] = mapped_column(default=dict)
     selection: Mapped[dict[str, Any]] = mapped_column(default=dict)  # how authorities were chosen
     source_path: Mapped[str | None] = mapped_column(String(1000))
+    # The question list the answers grid aligns replies to (foibot.domain.questions),
+    # as edited by the user; None: extracted from ``body`` when needed.
+    questions: Mapped[list[Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
 
     requests: Mapped[list[Request]] = relationship(back_populates="campaign")
@@ -269,3 +272,19 @@ class MailboxState(Base):
     uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
     last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime]
+
+
+class DigestRun(Base):
+    """A weekly digest, one row per period: the unique period key is what makes a digest
+    go out once, even with several daemons or a restart after a missed slot."""
+
+    __tablename__ = "digest_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period: Mapped[str] = mapped_column(String(32), unique=True)  # e.g. "2026-11-23"
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    recipients: Mapped[list[Any]] = mapped_column(default=list)
+    message_id: Mapped[str | None] = mapped_column(String(998))
+    error: Mapped[str | None] = mapped_column(Text)

@@ -48,9 +48,23 @@ def upgrade() -> None:
         sa.Column("variables", sa.JSON(), nullable=False),
         sa.Column("selection", sa.JSON(), nullable=False),
         sa.Column("source_path", sa.String(length=1000), nullable=True),
+        sa.Column("questions", sa.JSON(), nullable=True),
         sa.Column("created_at", foibot.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_campaigns")),
         sa.UniqueConstraint("name", name=op.f("uq_campaigns_name")),
+    )
+    op.create_table(
+        "digest_runs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("period", sa.String(length=32), nullable=False),
+        sa.Column("claimed_by", sa.String(length=200), nullable=True),
+        sa.Column("created_at", foibot.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", foibot.store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("recipients", sa.JSON(), nullable=False),
+        sa.Column("message_id", sa.String(length=998), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_digest_runs")),
+        sa.UniqueConstraint("period", name=op.f("uq_digest_runs_period")),
     )
     op.create_table(
         "mailbox_state",
@@ -271,6 +285,7 @@ def downgrade() -> None:
     op.drop_table("authority_domains")
     op.drop_table("raw_messages")
     op.drop_table("mailbox_state")
+    op.drop_table("digest_runs")
     op.drop_table("campaigns")
     op.drop_table("authorities")
     # ### end Alembic commands ###
