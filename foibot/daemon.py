@@ -168,6 +168,7 @@ class Daemon:
         self._poll_lock = threading.Lock()
         self._failures: dict[str, _Failure] = {}  # this pass: source -> failed ingests
         self._digest_failures = 0
+        self._last_read = 0  # how many messages the last poll read
 
     # --- jobs --------------------------------------------------------------------
 
@@ -229,6 +230,7 @@ class Daemon:
             else:
                 log.warning("inbox: too many messages failed in one pass; the rest waits")
                 return False
+            self._last_read = report.read
             if report.read or report.error:
                 log.info("inbox: %s", report.summary())
             if report.error is not None:
@@ -320,7 +322,7 @@ class Daemon:
         if self.settings.digest_ is None:
             return
         try:
-            outcome = send_due_digest(self.db, self.settings, worker=self.worker)
+            outcome = send_due_digest(self.db, self.settings)
         except Stopping:
             raise
         except Exception:
@@ -361,6 +363,11 @@ class Daemon:
                 delay = min(delay * 2, 300.0)
                 continue
             delay = 1.0
+            if self._last_read:
+                # Mail that arrived during that poll may have been announced in the
+                # replies to its own commands, where IDLE never sees it: poll again
+                # until a poll finds nothing, then wait.
+                continue
             box = self._mailbox
             try:
                 if box is not None:

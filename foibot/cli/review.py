@@ -9,6 +9,14 @@ import typer
 from foibot.cli.common import console, state
 from foibot.services import review as service
 
+GROUND = typer.Option(
+    None,
+    "--ground",
+    metavar="late|refused|partial|not-held|other",
+    help="Why you ask for a review (default: from the request's state).",
+)
+NOTE = typer.Option(None, "--note", help="A paragraph of your own to add.")
+
 app = typer.Typer(help="Draft and send internal review requests.", no_args_is_help=True)
 
 
@@ -16,13 +24,8 @@ app = typer.Typer(help="Draft and send internal review requests.", no_args_is_he
 def draft(
     ctx: typer.Context,
     reference: str = typer.Argument(..., metavar="REF", help="Our reference, e.g. FB-7K3M9QX."),
-    ground: str | None = typer.Option(
-        None,
-        "--ground",
-        metavar="late|refused|partial|not-held|other",
-        help="Why you ask for a review (default: from the request's state).",
-    ),
-    note: str | None = typer.Option(None, "--note", help="A paragraph of your own to add."),
+    ground: str | None = GROUND,
+    note: str | None = NOTE,
     save: bool = typer.Option(
         False,
         "--save",
@@ -74,13 +77,8 @@ def draft(
 def send(
     ctx: typer.Context,
     reference: str = typer.Argument(..., metavar="REF", help="Our reference, e.g. FB-7K3M9QX."),
-    ground: str | None = typer.Option(
-        None,
-        "--ground",
-        metavar="late|refused|partial|not-held|other",
-        help="Why you ask for a review (default: from the request's state).",
-    ),
-    note: str | None = typer.Option(None, "--note", help="A paragraph of your own to add."),
+    ground: str | None = GROUND,
+    note: str | None = NOTE,
     edited: Path | None = typer.Option(
         None,
         "--from-file",

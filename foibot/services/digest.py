@@ -27,6 +27,7 @@ from foibot.domain.digest import Digest, DigestRequest, UnmatchedLine, build_dig
 from foibot.errors import UserInputError
 from foibot.mail.smtp import SmtpTransport
 from foibot.paths import templates_dir
+from foibot.services import outbox
 from foibot.services.requests import RequestView, list_requests
 from foibot.store.db import Database, utcnow
 from foibot.store.models import Campaign, DigestRun, Message
@@ -196,7 +197,6 @@ def send_due_digest(
     settings: Settings,
     *,
     now: datetime | None = None,
-    worker: str = "cli",
     force: bool = False,
     since: date | None = None,
 ) -> DigestOutcome:
@@ -210,15 +210,28 @@ def send_due_digest(
         done = session.scalar(select(DigestRun).where(DigestRun.period == period))
         if done is not None and done.sent_at is not None:
             return DigestOutcome(period, False, f"already sent at {done.sent_at:%Y-%m-%d %H:%M}")
+    me = outbox.Worker.current()
+    token = me.token()
     try:
         with db.transaction() as session:
             existing = session.scalar(select(DigestRun).where(DigestRun.period == period))
             if existing is None:
-                session.add(DigestRun(period=period, claimed_by=worker, created_at=utcnow()))
-            elif existing.claimed_by != worker and existing.error is None:
-                return DigestOutcome(period, False, f"being sent by {existing.claimed_by}")
+                session.add(DigestRun(period=period, claimed_by=token, created_at=utcnow()))
+            elif existing.sent_at is not None:
+                return DigestOutcome(period, False, "already sent")
+            elif (
+                existing.error is not None
+                or outbox.owner_is_gone(existing.claimed_by, me)
+                or existing.created_at < utcnow() - outbox.DEFAULT_STALE_AFTER
+            ):
+                # A failed attempt, or a claim whose process died (same host) or is
+                # stale (another host): take it over. A daemon killed after the server
+                # took the digest but before it was marked sent may send it again: a
+                # repeated digest is a lesser harm than a lost one.
+                existing.claimed_by, existing.error = token, None
+                existing.created_at = utcnow()
             else:
-                existing.claimed_by, existing.error = worker, None
+                return DigestOutcome(period, False, f"being sent by {existing.claimed_by}")
     except IntegrityError:
         return DigestOutcome(period, False, "claimed by another process")
     today = local_date(moment)

@@ -15,25 +15,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from foibot.domain.lifecycle import MESSAGE_KIND_EVENTS, EventKind, Outcome
+from foibot.domain.classify import KINDS as MESSAGE_KINDS
+from foibot.domain.lifecycle import MESSAGE_KIND_EVENTS, EventKind
 from foibot.domain.stated_dates import extension_date
 from foibot.errors import NotFoundError, UserInputError
+from foibot.services.requests import parse_outcome
 from foibot.store.db import Database, utcnow
 from foibot.store.models import Event, Message
 from foibot.timezone import local_date
-
-MESSAGE_KINDS = (
-    "acknowledgement",
-    "auto_reply",
-    "bounce",
-    "clarification_request",
-    "extension_notice",
-    "fee_notice",
-    "response",
-    "review_acknowledgement",
-    "review_response",
-    "other",
-)
 
 
 def _event_data(message: Message, kind: EventKind) -> dict[str, Any]:
@@ -114,13 +103,7 @@ def reclassify_message(
     if kind not in MESSAGE_KINDS:
         raise UserInputError(f"unknown kind {kind!r} (expected one of: {', '.join(MESSAGE_KINDS)})")
     if outcome is not None:
-        try:
-            Outcome(outcome)
-        except ValueError:
-            names = ", ".join(o.value for o in Outcome)
-            raise UserInputError(
-                f"unknown outcome {outcome!r} (expected one of: {names})"
-            ) from None
+        parse_outcome(outcome)
         if kind not in ("response", "review_response"):
             raise UserInputError("--outcome only goes with --kind response or review_response")
     with db.transaction() as session:

@@ -276,11 +276,7 @@ def list_requests(
     response is due in the next N calendar days (or already overdue)."""
     day = today or local_date(utcnow())
     if status is not None:
-        try:
-            Status(status)
-        except ValueError:
-            names = ", ".join(s.value for s in Status)
-            raise UserInputError(f"unknown status {status!r} (expected one of: {names})") from None
+        parse_status(status)
     with db.transaction() as session:
         if (
             campaign is not None
@@ -301,6 +297,24 @@ def list_requests(
             and (v.state.due - day).days <= due_within
         ]
     return views
+
+
+def parse_status(value: str) -> Status:
+    """A status typed by the user; one clear error naming the choices."""
+    try:
+        return Status(value)
+    except ValueError:
+        names = ", ".join(s.value for s in Status)
+        raise UserInputError(f"unknown status {value!r} (expected one of: {names})") from None
+
+
+def parse_outcome(value: str) -> Outcome:
+    """An outcome typed by the user; one clear error naming the choices."""
+    try:
+        return Outcome(value)
+    except ValueError:
+        names = ", ".join(o.value for o in Outcome)
+        raise UserInputError(f"unknown outcome {value!r} (expected one of: {names})") from None
 
 
 def find_request(session: Session, reference: str) -> Request:
@@ -335,20 +349,10 @@ def set_request(
     day = today or local_date(utcnow())
     events: list[tuple[EventKind, dict[str, Any]]] = []
     if status is not None:
-        try:
-            Status(status)
-        except ValueError:
-            names = ", ".join(s.value for s in Status)
-            raise UserInputError(f"unknown status {status!r} (expected one of: {names})") from None
+        parse_status(status)
         events.append((EventKind.STATUS_SET, {"status": status}))
     if outcome is not None:
-        try:
-            Outcome(outcome)
-        except ValueError:
-            names = ", ".join(o.value for o in Outcome)
-            raise UserInputError(
-                f"unknown outcome {outcome!r} (expected one of: {names})"
-            ) from None
+        parse_outcome(outcome)
         events.append((EventKind.OUTCOME_SET, {"outcome": outcome}))
     with db.transaction() as session:
         request = find_request(session, reference)
@@ -407,13 +411,7 @@ def record_event(
     day = on or local_date(utcnow())
     data: dict[str, Any] = {}
     if outcome is not None:
-        try:
-            data["outcome"] = Outcome(outcome).value
-        except ValueError:
-            names = ", ".join(o.value for o in Outcome)
-            raise UserInputError(
-                f"unknown outcome {outcome!r} (expected one of: {names})"
-            ) from None
+        data["outcome"] = parse_outcome(outcome).value
     if new_due is not None:
         data["new_due"] = new_due.isoformat()
     if note:
