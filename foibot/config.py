@@ -114,9 +114,12 @@ class DigestSettings:
 
 @dataclass(frozen=True)
 class DaemonSettings:
-    """``[daemon]``: how often `foibot run` looks at the outbox for released requests."""
+    """``[daemon]``: timings of `foibot run`."""
 
-    outbox_interval_seconds: float = 60.0
+    outbox_interval_seconds: float = 60.0  # how often the outbox is checked
+    # With IMAP IDLE, poll anyway after this long without an announcement: a message
+    # delivered in the instant between a poll and the IDLE after it can go unannounced.
+    idle_recheck_seconds: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -445,6 +448,7 @@ def _digest(t: _Table) -> DigestSettings:
 def _daemon(t: _Table) -> DaemonSettings:
     result = DaemonSettings(
         outbox_interval_seconds=t.number("outbox_interval_seconds", 60.0, 1.0),
+        idle_recheck_seconds=t.number("idle_recheck_seconds", 300.0, 1.0),
     )
-    t.reject_unknown({"outbox_interval_seconds"})
+    t.reject_unknown({"outbox_interval_seconds", "idle_recheck_seconds"})
     return result

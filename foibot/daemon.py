@@ -4,7 +4,11 @@ APScheduler 3.x runs the jobs; each job calls the same service function as the C
 
 - inbox: ``poll_once`` — in a thread of its own that waits for mail between polls (IMAP
   IDLE when the server offers it and ``[imap] idle`` is on; a look at ``new/`` every
-  second for ``[inbox] maildir``), else every ``poll_interval_minutes``;
+  second for ``[inbox] maildir``), else every ``poll_interval_minutes``. After a poll
+  that read something it polls again at once, and it never waits longer than
+  ``[daemon] idle_recheck_seconds``: Dovecot, for one, does not announce in IDLE a
+  message delivered just before the IDLE began (it tells only at DONE), and mail
+  announced in the replies to a poll's own commands is not seen by IDLE either;
 - outbox: ``drain_outbox`` every ``[daemon] outbox_interval_seconds``, paced by
   ``[sending]``;
 - clocks: ``check_clocks`` daily at 07:00 UK time and at start-up;
@@ -68,8 +72,6 @@ MESSAGE_ATTEMPTS = 2
 # Digest retries after a failed send: 5 min, 10 min, 20 min ... at most every 6 hours.
 DIGEST_RETRY_BASE = timedelta(minutes=5)
 DIGEST_RETRY_CAP = timedelta(hours=6)
-# The longest one wait for mail lasts before the folder is polled anyway.
-MAX_MAIL_WAIT_SECONDS = 300.0
 # How long a stopping daemon waits for a poll in progress to reach a message boundary.
 STOP_POLL_TIMEOUT_SECONDS = 60.0
 
@@ -349,11 +351,12 @@ class Daemon:
         log.info("digest: trying again in %d minutes", delay.total_seconds() // 60)
 
     def _watch_inbox(self) -> None:
-        """The inbox thread: poll, then wait for the mailbox to announce mail (IMAP
-        IDLE, at most ``poll_interval_minutes`` and 5 minutes) and poll again. A poll
-        that fails is retried with backoff until the daemon stops."""
+        """The inbox thread: poll until a poll finds nothing, then wait for the mailbox
+        to announce mail (IMAP IDLE; at most ``poll_interval_minutes`` and ``[daemon]
+        idle_recheck_seconds``) and poll again. A poll that fails is retried with
+        backoff until the daemon stops."""
         minutes = self.settings.imap_.poll_interval_minutes if self.settings.imap_ else 5
-        wait = min(60.0 * minutes, MAX_MAIL_WAIT_SECONDS)
+        wait = min(60.0 * minutes, self.settings.daemon.idle_recheck_seconds)
         delay = 1.0
         run_poll = self._guard("inbox", self.poll)
         while not self.stop.is_set():

@@ -39,3 +39,10 @@ def test_schema_diff_sees_a_missing_table(sqlite_url: str) -> None:
     diff = migrate.schema_diff(db)
     assert any(op[0] == "add_table" and op[1].name == "mailbox_state" for op in diff)
     db.dispose()
+
+
+def test_schema_head_constant_is_alembics_head(sqlite_url: str) -> None:
+    """The fast start-up check compares with SCHEMA_HEAD: it must follow new migrations."""
+    db = Database(sqlite_url)
+    assert migrate.head_revision(db) == migrate.SCHEMA_HEAD
+    db.dispose()

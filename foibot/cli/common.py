@@ -52,7 +52,7 @@ def ensure_schema(db: Database) -> None:
         current = migrate.current_revision(db)
     except Exception as exc:
         raise StoreError(f"database {db.safe_url}: cannot connect: {exc}") from None
-    head = migrate.head_revision(db)
+    head = migrate.SCHEMA_HEAD
     if current == head:
         return
     if current is None and not db.has_schema():

@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from foibot.cli.common import console
-from foibot.demo import run_demo
 
 
 def demo(
@@ -32,4 +31,6 @@ def demo(
         from foibot.errors import UserInputError
 
         raise UserInputError(f"{folder} is not empty; give an empty or new folder to --dir")
+    from foibot.demo import run_demo  # imported here: it brings in the SMTP server
+
     run_demo(folder, say=lambda line: console.print(line, highlight=False))

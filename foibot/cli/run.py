@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from foibot.cli.common import state
-from foibot.daemon import Daemon, configure_logging
 from foibot.errors import UserInputError
 
 
@@ -33,6 +32,8 @@ def run(
         raise UserInputError(
             f"--log-level must be debug, info, warning or error, not {log_level!r}"
         )
+    from foibot.daemon import Daemon, configure_logging  # the scheduler, only when run
+
     configure_logging(log_format, log_level)
     app_state = state(ctx)
     daemon = Daemon(app_state.database(), app_state.settings)
