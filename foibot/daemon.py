@@ -374,7 +374,12 @@ class Daemon:
             box = self._mailbox
             try:
                 if box is not None:
-                    box.wait_for_mail(wait)
+                    log.debug("inbox: waiting for mail (at most %.0fs)", wait)
+                    woken = box.wait_for_mail(wait)
+                    log.debug(
+                        "inbox: %s",
+                        "new mail may be there" if woken else "nothing announced; polling anyway",
+                    )
             except Stopping:
                 break
             except Exception as exc:
@@ -497,9 +502,9 @@ def configure_logging(fmt: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # alembic's start-up chatter and imapclient's "Connection closed" are not the
-    # daemon's news, nor is APScheduler skipping an outbox run while the previous one is
-    # still pacing a campaign
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    logging.getLogger("imapclient").setLevel(logging.WARNING)
+    # alembic's start-up chatter, imapclient's "Connection closed", tzlocal's look-ups and
+    # (at debug) every SQL statement are not the daemon's news, nor is APScheduler
+    # skipping an outbox run while the previous one is still pacing a campaign
+    for chatty in ("alembic", "imapclient", "sqlalchemy", "tzlocal"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
