@@ -383,16 +383,25 @@ class ImapMailbox:
             if not self._client.has_capability("IDLE"):
                 self._sleep(timeout)
                 return True
+            # Mail delivered between the last poll and the start of IDLE is not
+            # announced by every server (Dovecot reports it only when IDLE ends), so
+            # ask with a NOOP first, and read what arrives as IDLE is ended too.
+            _text, pending = self._client.noop()
+            if any(_announces_mail(r) for r in pending):
+                return True
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
                 self._client.idle()
+                ended: list[Any] = []
                 try:
                     responses = self._client.idle_check(timeout=min(remaining, IDLE_MAX_SECONDS))
                 finally:
-                    self._client.idle_done()
-                if any(_announces_mail(r) for r in responses):
+                    done = self._client.idle_done()
+                    if isinstance(done, tuple) and len(done) == 2:
+                        ended = list(done[1] or [])
+                if any(_announces_mail(r) for r in [*responses, *ended]):
                     return True
         except MailboxUnreachableError as exc:
             log.warning("%s; waiting %.0fs before the next poll", exc, timeout)

@@ -1,8 +1,8 @@
 """The daily clock check: notes, once each, the requests that became overdue, whose
 response falls due within a week, or whose review window closes within 10 working days.
 
-The notes are events of their own kinds (``notice_*``), recorded once per request and
-date, so the log shows when foibot first noticed; the status derivation ignores them.
+The notices are rows of ``clock_notices``, unique per request, kind and date, so each
+is recorded once even when several daemons check at the same moment.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from foibot.domain.calendar import calendar_for
 from foibot.domain.lifecycle import Status
 from foibot.services.requests import list_requests
 from foibot.store.db import Database, utcnow
-from foibot.store.models import Event, Request
+from foibot.store.models import ClockNotice
 
 log = logging.getLogger(__name__)
 
@@ -55,27 +55,21 @@ def check_clocks(db: Database, today: date) -> list[Notice]:
         return []
     new: list[Notice] = []
     with db.transaction() as session:
-        seen = {
-            (rid, kind, str((data or {}).get("date")))
-            for rid, kind, data in session.execute(
-                select(Event.request_id, Event.kind, Event.data)
-                .join(Request, Request.id == Event.request_id)
-                .where(Event.kind.like("notice_%"))
-            )
-        }
         for rid, notice in wanted:
-            key = (rid, f"notice_{notice.what}", notice.on.isoformat())
-            if key in seen:
-                continue
-            session.add(
-                Event(
-                    request_id=rid,
-                    kind=key[1],
-                    occurred_on=today,
-                    data={"date": notice.on.isoformat()},
-                    recorded_at=utcnow(),
-                )
-            )
+            try:
+                with session.begin_nested():  # a savepoint: a duplicate undoes only itself
+                    session.add(
+                        ClockNotice(
+                            request_id=rid,
+                            what=notice.what,
+                            about=notice.on,
+                            noticed_on=today,
+                            created_at=utcnow(),
+                        )
+                    )
+                    session.flush()
+            except IntegrityError:
+                continue  # noticed before (or by another daemon just now)
             new.append(notice)
     for n in new:
         log.info(

@@ -225,11 +225,23 @@ def send_due_digest(
                 or existing.created_at < utcnow() - outbox.DEFAULT_STALE_AFTER
             ):
                 # A failed attempt, or a claim whose process died (same host) or is
-                # stale (another host): take it over. A daemon killed after the server
-                # took the digest but before it was marked sent may send it again: a
-                # repeated digest is a lesser harm than a lost one.
-                existing.claimed_by, existing.error = token, None
-                existing.created_at = utcnow()
+                # stale (another host): take it over, on condition that nobody else
+                # has meanwhile (two daemons may both see the same dead claim). A
+                # daemon killed after the server took the digest but before it was
+                # marked sent may send it again: a repeated digest is a lesser harm
+                # than a lost one.
+                taken = session.execute(
+                    update(DigestRun)
+                    .where(
+                        DigestRun.period == period,
+                        DigestRun.sent_at.is_(None),
+                        DigestRun.claimed_by == existing.claimed_by,
+                    )
+                    .values(claimed_by=token, error=None, created_at=utcnow())
+                    .execution_options(synchronize_session=False)
+                )
+                if getattr(taken, "rowcount", 0) != 1:
+                    return DigestOutcome(period, False, "claimed by another process")
             else:
                 return DigestOutcome(period, False, f"being sent by {existing.claimed_by}")
     except IntegrityError:

@@ -17,6 +17,7 @@ duplicate. A message that cannot be parsed is stored with its error, never dropp
 from __future__ import annotations
 
 import hashlib
+import logging
 import mailbox
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -41,7 +42,7 @@ from foibot.domain.matching import (
     match_message,
 )
 from foibot.domain.message import ParsedMessage
-from foibot.errors import NotFoundError, ParseError, UserInputError
+from foibot.errors import FoibotError, NotFoundError, ParseError, UserInputError
 from foibot.mail.attachments import SavedAttachment, save_attachments
 from foibot.mail.parse import ParseResult, clean, parse_with_payloads
 from foibot.services.events import record_message_events
@@ -58,6 +59,7 @@ from foibot.store.models import (
 )
 
 MAX_LEARNED_PER_MESSAGE = 3
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -186,6 +188,15 @@ def ingest_raw(db: Database, settings: Settings, raw: bytes, source: str) -> Ing
                     return _outcome_of(done, duplicate=True)
             if attempt == 2:
                 raise
+        except FoibotError:
+            raise  # the database is unreachable, say: nothing to file it with
+        except Exception as exc:  # a bug while classifying or matching this message
+            # Keep it, listed with the error, as for a message that cannot be parsed:
+            # one bad message must never block the inbox.
+            log.exception("filing %s failed; stored unfiled with the error", source)
+            problem = f"internal error while filing: {type(exc).__name__}: {exc}"
+            with db.transaction() as session:
+                return _file(session, settings, digest, source, None, problem[:2000], [])
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -288,3 +288,19 @@ class DigestRun(Base):
     recipients: Mapped[list[Any]] = mapped_column(default=list)
     message_id: Mapped[str | None] = mapped_column(String(998))
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class ClockNotice(Base):
+    """What the daily clock check noticed, once per request, kind and date: a request
+    that became overdue, a response due within a week, a review window closing. The
+    unique key makes "once" hold with several daemons checking at the same time."""
+
+    __tablename__ = "clock_notices"
+    __table_args__ = (UniqueConstraint("request_id", "what", "about"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    what: Mapped[str] = mapped_column(String(32))  # "overdue" | "due_soon" | "review_closing"
+    about: Mapped[date] = mapped_column(Date)  # the due date, or the review window's last day
+    noticed_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime]

@@ -133,6 +133,27 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_requests_campaign_id"), ["campaign_id"], unique=False)
 
     op.create_table(
+        "clock_notices",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("request_id", sa.Integer(), nullable=False),
+        sa.Column("what", sa.String(length=32), nullable=False),
+        sa.Column("about", sa.Date(), nullable=False),
+        sa.Column("noticed_on", sa.Date(), nullable=False),
+        sa.Column("created_at", foibot.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["request_id"], ["requests.id"], name=op.f("fk_clock_notices_request_id_requests")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_clock_notices")),
+        sa.UniqueConstraint(
+            "request_id", "what", "about", name=op.f("uq_clock_notices_request_id_what_about")
+        ),
+    )
+    with op.batch_alter_table("clock_notices", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_clock_notices_request_id"), ["request_id"], unique=False
+        )
+
+    op.create_table(
         "messages",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("direction", sa.String(length=3), nullable=False),
@@ -274,6 +295,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_messages_request_id"))
 
     op.drop_table("messages")
+    with op.batch_alter_table("clock_notices", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_clock_notices_request_id"))
+
+    op.drop_table("clock_notices")
     with op.batch_alter_table("requests", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_requests_campaign_id"))
         batch_op.drop_index(batch_op.f("ix_requests_authority_id"))

@@ -55,18 +55,25 @@ def test_raw_bytes_are_committed_before_anything_else(
     world_db: tuple[Database, World], settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db, _ = world_db
+    seen: list[tuple[int, int]] = []
 
     def broken(*_: object) -> object:
+        seen.append(counts(db))  # what another connection sees while classifying
         raise RuntimeError("a bug in classification")
 
     monkeypatch.setattr(ingest, "classify", broken)
-    with pytest.raises(RuntimeError):
-        ingest_raw(db, settings, ACK, "test")
-    assert counts(db) == (1, 0)  # the bytes are safe, nothing else was written
-    monkeypatch.undo()
-    again = ingest_raw(db, settings, ACK, "test")  # the next poll files it
-    assert not again.duplicate and again.request is not None
+    outcome = ingest_raw(db, settings, ACK, "test")
+    assert seen == [(1, 0)]  # the bytes were committed before classification began
+    # the bug does not lose the message nor block the inbox: it is kept, unfiled,
+    # with the error, and listed like a message that cannot be parsed
+    assert (
+        outcome.parse_error == "internal error while filing: RuntimeError: a bug in classification"
+    )
+    assert outcome.request is None and not outcome.duplicate
     assert counts(db) == (1, 1)
+    monkeypatch.undo()
+    again = ingest_raw(db, settings, ACK, "test")
+    assert again.duplicate and again.stored_id == outcome.stored_id
 
 
 def test_same_message_id_in_other_bytes_is_a_duplicate(
