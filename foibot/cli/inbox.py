@@ -133,7 +133,7 @@ def assign(
     message: str = typer.Argument(
         ..., help="The message: its number (#) from `inbox unmatched`, or its Message-ID."
     ),
-    reference: str = typer.Argument(..., help="Our reference of the request, e.g. FB-7K3M9QX."),
+    reference: str = typer.Argument(..., help="Our reference of the request, e.g. FB-7K3M9Q5."),
 ) -> None:
     """File a message under a request by hand, and learn from it: the sender's domain
     (for that authority) and the authority's own reference, so that later mail like it

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import typer
+from rich import box
 from rich.table import Table
 
 from foibot.cli.common import console, parse_iso_date, print_json, state
@@ -64,14 +65,22 @@ def list_(
     if not views:
         console.print("No requests match.")
         return
-    table = Table("Reference", "Authority", "Status", "Outcome", "Due", "Late", "Review by")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("Reference", no_wrap=True, min_width=10)
+    table.add_column("Authority", ratio=1)
+    table.add_column("Status", ratio=1)
+    table.add_column("Due", no_wrap=True, min_width=10)
+    table.add_column("Late", no_wrap=True, justify="right")
+    table.add_column("Review by", no_wrap=True, min_width=10)
     for v in views:
         s = v.state
+        status = s.status.value.replace("_", " ")
+        if s.outcome:
+            status += f": {s.outcome.value.replace('_', ' ')}"
         table.add_row(
             v.reference,
             v.authority,
-            s.status.value,
-            s.outcome.value if s.outcome else "",
+            status,
             s.due.isoformat() if s.due else ("paused" if s.clock_paused_since else ""),
             f"{v.days_late} WD" if v.days_late else "",
             s.review_request_deadline.isoformat() if s.review_request_deadline else "",
@@ -83,7 +92,7 @@ def list_(
 @app.command()
 def show(
     ctx: typer.Context,
-    reference: str = typer.Argument(..., metavar="REF", help="Our reference, e.g. FB-7K3M9QX."),
+    reference: str = typer.Argument(..., metavar="REF", help="Our reference, e.g. FB-7K3M9Q5."),
     as_of: str | None = AS_OF,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:

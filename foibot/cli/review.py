@@ -23,7 +23,7 @@ app = typer.Typer(help="Draft and send internal review requests.", no_args_is_he
 @app.command()
 def draft(
     ctx: typer.Context,
-    reference: str = typer.Argument(..., metavar="REF", help="Our reference, e.g. FB-7K3M9QX."),
+    reference: str = typer.Argument(..., metavar="REF", help="Our reference, e.g. FB-7K3M9Q5."),
     ground: str | None = GROUND,
     note: str | None = NOTE,
     save: bool = typer.Option(
@@ -76,7 +76,7 @@ def draft(
 @app.command()
 def send(
     ctx: typer.Context,
-    reference: str = typer.Argument(..., metavar="REF", help="Our reference, e.g. FB-7K3M9QX."),
+    reference: str = typer.Argument(..., metavar="REF", help="Our reference, e.g. FB-7K3M9Q5."),
     ground: str | None = GROUND,
     note: str | None = NOTE,
     edited: Path | None = typer.Option(

@@ -88,7 +88,7 @@ _PUBLIC_SUFFIXES = frozenset(
 @dataclass(frozen=True)
 class RequestRef:
     id: int
-    reference: str  # "FB-7K3M9QX"
+    reference: str  # "FB-7K3M9Q5"
     authority_id: int
     authority_name: str
 

@@ -1,4 +1,4 @@
-"""foibot's own request references: ``FB-7K3M9QX``.
+"""foibot's own request references: ``FB-7K3M9Q5``.
 
 Six random characters and one check character, from an alphabet without the
 look-alikes 0/O, 1/I/L (DESIGN.md §2). The alphabet has 31 symbols, a prime, so the

@@ -748,7 +748,7 @@ def resolve_uncertain(
     for text in references:
         ref = normalise(text)
         if ref is None:
-            raise UserInputError(f"{text!r} is not a foibot reference (like FB-7K3M9QX)")
+            raise UserInputError(f"{text!r} is not a foibot reference (like FB-7K3M9Q5)")
         refs.append(ref)
     scope, _title = campaign_scope(db, name)
     status = campaign_status(db, name)

@@ -599,7 +599,7 @@ def assign_message(db: Database, settings: Settings, message: str, reference: st
     canonical = references.normalise(reference)
     if canonical is None:
         raise UserInputError(
-            f"{reference!r} is not a valid foibot reference (like FB-7K3M9QX; the last "
+            f"{reference!r} is not a valid foibot reference (like FB-7K3M9Q5; the last "
             "character is a check character, so a mistyped reference is refused)"
         )
     with db.transaction() as session:

@@ -320,7 +320,7 @@ def parse_outcome(value: str) -> Outcome:
 def find_request(session: Session, reference: str) -> Request:
     canonical = references.normalise(reference)
     if canonical is None:
-        raise UserInputError(f"{reference!r} is not a foibot reference (like FB-7K3M9QX)")
+        raise UserInputError(f"{reference!r} is not a foibot reference (like FB-7K3M9Q5)")
     request = session.scalar(select(Request).where(Request.reference == canonical))
     if request is None:
         raise NotFoundError(f"no request with reference {canonical}")

@@ -116,7 +116,7 @@ class Request(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
     authority_id: Mapped[int] = mapped_column(ForeignKey("authorities.id"), index=True)
-    reference: Mapped[str] = mapped_column(String(16), unique=True)  # "FB-7K3M9QX"
+    reference: Mapped[str] = mapped_column(String(16), unique=True)  # "FB-7K3M9Q5"
     regime: Mapped[str] = mapped_column(String(16))  # foibot.domain.regimes.Regime value
     created_at: Mapped[datetime]
 
