@@ -354,11 +354,20 @@ def set_request(
     if outcome is not None:
         parse_outcome(outcome)
         events.append((EventKind.OUTCOME_SET, {"outcome": outcome}))
+    if note:
+        for _kind, data in events:
+            data["note"] = note
+    return _add_user_events(db, reference, day, events)
+
+
+def _add_user_events(
+    db: Database, reference: str, day: date, events: list[tuple[EventKind, dict[str, Any]]]
+) -> RequestView:
+    """Records the user's events on ``day`` (one transaction) and returns the request as
+    it stands after them."""
     with db.transaction() as session:
         request = find_request(session, reference)
         for kind, data in events:
-            if note:
-                data["note"] = note
             session.add(
                 Event(
                     request_id=request.id,
@@ -416,18 +425,4 @@ def record_event(
         data["new_due"] = new_due.isoformat()
     if note:
         data["note"] = note
-    with db.transaction() as session:
-        request = find_request(session, reference)
-        session.add(
-            Event(
-                request_id=request.id,
-                kind=event_kind.value,
-                occurred_on=day,
-                source="user",
-                data=data,
-                recorded_at=utcnow(),
-            )
-        )
-        request_id = request.id
-    with db.transaction() as session:
-        return _load(session, day, request_ids=[request_id])[0]
+    return _add_user_events(db, reference, day, [(event_kind, data)])
