@@ -2,7 +2,7 @@
 
 The methods, strongest first; each that finds something records its evidence:
 
-1. ``plus_address``: our plus address (``research+FB-XXXXXXX@...``) in To, Cc,
+1. ``plus_address``: our plus address (``research+FB-7K3M9Q5@...``) in To, Cc,
    Delivered-To, X-Original-To or Envelope-To;
 2. ``in_reply_to``: In-Reply-To (then References) naming one of our Message-IDs;
 3. ``reference_subject`` / ``reference_body``: our reference in the subject, then in the
