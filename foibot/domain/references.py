@@ -39,8 +39,9 @@ def new_reference(rng: Random) -> str:
 
 
 def normalise(text: str) -> str | None:
-    """The canonical form ``FB-`` + six symbols + check character of a reference typed any which way, or None if
-    it is not a valid reference (wrong length, foreign symbol, or bad check character)."""
+    """The canonical form (e.g. ``FB-7K3M9Q5``) of a reference typed any which way, or
+    None if it is not a valid reference (wrong length, foreign symbol, or bad check
+    character)."""
     compact = re.sub(r"[\s\-_:#]", "", text).upper()
     if len(compact) == len(PREFIX) + BODY_LENGTH + 1 and compact.startswith(PREFIX):
         compact = compact[len(PREFIX) :]
