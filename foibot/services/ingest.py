@@ -263,17 +263,7 @@ def _file(
     # The request's event log: what this message means for its status and clocks
     # (nothing for an auto-reply or an unfiled message).
     record_message_events(session, row)
-    return IngestOutcome(
-        stored_id=row.id,
-        message_id=row.message_id,
-        request=match.request.reference if match.request is not None else None,
-        method=match.method,
-        kind=row.kind,
-        outcome=row.outcome,
-        their_reference=row.their_reference,
-        duplicate=False,
-        parse_error=None,
-    )
+    return _outcome_of(row, duplicate=False)
 
 
 def _storable(value: Any) -> Any:
