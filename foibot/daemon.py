@@ -17,14 +17,15 @@ APScheduler 3.x runs the jobs; each job calls the same service function as the C
   makes sure it never goes twice); a digest that could not be sent (SMTP down) is tried
   again with backoff rather than a week later.
 
-As in Mailman's runners, each unit of work is its own transaction; a failing job is
-logged and the daemon goes on. A message that makes ingest fail with a bug (not a
+As in Mailman's runners, each unit of work is its own transaction (for the inbox, a
+batch of messages: ``foibot.services.ingest.ingest_batch``); a failing job is logged and
+the daemon goes on. A message that makes ingest fail with a bug (not a
 mail-server or database error, which end the poll to be retried) is tried twice, then
 skipped: its raw bytes are kept and the folder's polling mark moves past it, so one bad
 message cannot stop the inbox.
 
 SIGTERM/SIGINT set a stop flag; jobs notice it between units of work (between two
-messages of a poll, in the outbox's pacing sleep, in reconnection backoff) and the daemon
+batches of a poll, in the outbox's pacing sleep, in reconnection backoff) and the daemon
 exits 0 once the running jobs have returned. A thread waiting in IMAP IDLE is not waited
 for: no work is in hand there, and the connection ends with the process.
 """
@@ -59,7 +60,7 @@ from foibot.mail.maildir import MaildirMailbox
 from foibot.services import outbox
 from foibot.services.clock_check import check_clocks
 from foibot.services.digest import send_due_digest
-from foibot.services.poll import open_mailbox, poll_once, save_state
+from foibot.services.poll import IngestFailed, open_mailbox, poll_once, save_state
 from foibot.store.db import Database, utcnow
 from foibot.store.models import RawMessage
 from foibot.timezone import UK, local_date
@@ -96,10 +97,10 @@ class StoppableClock:
 
 
 class _Watched:
-    """The daemon's view of a mailbox: a poll ends between two messages when the daemon
-    stops (each message is committed before the next is asked for, so nothing is half
-    done), and the message in hand is known, so that one that breaks ingest can be
-    named and skipped."""
+    """The daemon's view of a mailbox: a poll ends when the daemon stops, before the
+    next message is handed out (messages handed out and not yet filed are simply read
+    again next time: nothing is half done), and the message in hand is known, so that
+    one that breaks the mailbox's post-processing can be named and skipped."""
 
     def __init__(self, box: Mailbox, stop: threading.Event) -> None:
         self.box, self._stop = box, stop
@@ -222,6 +223,9 @@ class Daemon:
                     report = poll_once(self.db, self.settings, watched)
                 except (Stopping, FoibotError):
                     raise
+                except IngestFailed as exc:
+                    self._message_failed(watched, exc.fetched, exc.cause)
+                    continue
                 except Exception as exc:
                     fetched = watched.current
                     if fetched is None:

@@ -230,21 +230,29 @@ def _names_authority(message: ParsedMessage, authority_name: str) -> bool:
     return re.search(rf"(?<![a-z]){re.escape(core)}(?![a-z])", haystack) is not None
 
 
-def match_message(
+@dataclass(frozen=True)
+class LookupKeys:
+    """What matching a message will ask the store about: worked out once, so that a
+    caller filing many messages can fetch the answers for all of them together."""
+
+    plus_refs: dict[str, str]  # our reference -> the plus address it came in
+    subject_refs: list[str]
+    body_refs: list[str]
+    references: list[str]  # all our references, for ``requests_by_references``
+    message_ids: list[str]  # In-Reply-To, References, a bounce's original Message-ID
+    domains: list[str]  # the sender's domain and its parents
+    text_refs: list[their_refs.TheirRef]  # the authority's references in the message
+    their_values: list[str]  # ... in every form they may have been learned under
+
+
+def lookup_keys(
     parsed: ParsedMessage,
-    lookup: RequestLookup,
     our_addresses: Collection[str] = (),
-    case_system_domains: Collection[str] = (),
     found_references: Sequence[their_refs.TheirRef] | None = None,
-) -> MatchResult:
-    """The request ``parsed`` belongs to, how that was decided and why; or none, with
-    up to three ranked suggestions for the unmatched queue. ``found_references``: the
-    authority references in its subject and text, if the caller has them already."""
-    signals = _Signals()
+) -> LookupKeys:
+    """The keys ``match_message`` looks up for ``parsed`` (see its arguments)."""
     ours = {a.lower() for a in our_addresses}
     is_bounce = parsed.delivery_report is not None
-
-    # 1. plus address
     plus_refs: dict[str, str] = {}
     for address in (*parsed.to, *parsed.cc, *parsed.delivered_to):
         m = _PLUS.match(address.lower())
@@ -255,20 +263,57 @@ def match_message(
         ref = references.normalise(m.group("tag"))
         if ref is not None:
             plus_refs.setdefault(ref, address)
-    # 3. our references (looked up together with the plus-address ones)
     subject_refs = references.find_references(parsed.subject)
     body_refs = [] if is_bounce else references.find_references(parsed.full_text)
-    wanted = list(dict.fromkeys([*plus_refs, *subject_refs, *body_refs]))
-    by_ref = lookup.requests_by_references(wanted) if wanted else {}
-    for ref, address in plus_refs.items():
-        signals.add("plus_address", [by_ref[ref]] if ref in by_ref else [], address)
-
-    # 2. In-Reply-To, then References
     ids = list(dict.fromkeys([*parsed.in_reply_to, *parsed.references]))
     report = parsed.delivery_report
     if report is not None and report.original_message_id:
         ids.append(report.original_message_id)
-    by_id = lookup.requests_by_message_ids(ids) if ids else {}
+    if is_bounce:  # the text is our own returned message
+        text_refs = their_refs.extract_from([parsed.subject])
+    elif found_references is not None:
+        text_refs = list(found_references)
+    else:
+        text_refs = their_refs.extract_from([parsed.subject, parsed.full_text])
+    sender_domain = parsed.sender_domain
+    return LookupKeys(
+        plus_refs=plus_refs,
+        subject_refs=subject_refs,
+        body_refs=body_refs,
+        references=list(dict.fromkeys([*plus_refs, *subject_refs, *body_refs])),
+        message_ids=ids,
+        domains=domain_candidates(sender_domain) if sender_domain else [],
+        text_refs=text_refs,
+        their_values=list(
+            dict.fromkeys(v for r in text_refs for v in their_refs.variants(r.value))
+        ),
+    )
+
+
+def match_message(
+    parsed: ParsedMessage,
+    lookup: RequestLookup,
+    our_addresses: Collection[str] = (),
+    case_system_domains: Collection[str] = (),
+    found_references: Sequence[their_refs.TheirRef] | None = None,
+    keys: LookupKeys | None = None,
+) -> MatchResult:
+    """The request ``parsed`` belongs to, how that was decided and why; or none, with
+    up to three ranked suggestions for the unmatched queue. ``found_references``: the
+    authority references in its subject and text, if the caller has them already;
+    ``keys``: ``lookup_keys`` of the message, if the caller has worked them out."""
+    signals = _Signals()
+    if keys is None:
+        keys = lookup_keys(parsed, our_addresses, found_references)
+    plus_refs, subject_refs, body_refs = keys.plus_refs, keys.subject_refs, keys.body_refs
+    # 1. plus address and 3. our references, looked up together
+    by_ref = lookup.requests_by_references(keys.references) if keys.references else {}
+    for ref, address in plus_refs.items():
+        signals.add("plus_address", [by_ref[ref]] if ref in by_ref else [], address)
+
+    # 2. In-Reply-To, then References
+    report = parsed.delivery_report
+    by_id = lookup.requests_by_message_ids(keys.message_ids) if keys.message_ids else {}
     replied = [by_id[i] for i in parsed.in_reply_to if i in by_id]
     if replied:
         signals.add("in_reply_to", replied, "In-Reply-To: " + ", ".join(parsed.in_reply_to))
@@ -286,21 +331,16 @@ def match_message(
     authorities: list[AuthorityRef] = []
     domain_used: str | None = None
     if sender_domain:
-        candidates = domain_candidates(sender_domain)
+        candidates = keys.domains
         known = lookup.authorities_by_domains(candidates) if candidates else {}
         for candidate in candidates:
             if known.get(candidate):
                 authorities, domain_used = list(known[candidate]), candidate
                 break
     case_system = bool(sender_domain) and domain_matches(sender_domain or "", case_system_domains)
-    if is_bounce:  # the text is our own returned message
-        text_refs = their_refs.extract_from([parsed.subject])
-    elif found_references is not None:
-        text_refs = list(found_references)
-    else:
-        text_refs = their_refs.extract_from([parsed.subject, parsed.full_text])
+    text_refs = keys.text_refs
     if text_refs:
-        values = list(dict.fromkeys(v for r in text_refs for v in their_refs.variants(r.value)))
+        values = keys.their_values
         shown = {v: r.phrase for r in text_refs for v in their_refs.variants(r.value)}
         scope = [a.id for a in authorities]
         hits: Sequence[tuple[str, RequestRef]] = []

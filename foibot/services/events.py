@@ -9,7 +9,8 @@ that message and records its own (``source = "user"``), so the history stays vis
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -24,19 +25,25 @@ from foibot.store.db import Database, utcnow
 from foibot.store.models import Event, Message
 from foibot.timezone import local_date
 
+# What an event is worked out from: a stored message's columns (``FACTS``), read from a
+# ``Message`` row, or from the values a batch of new messages is inserted with.
+FACTS = ("id", "direction", "request_id", "kind", "outcome", "classification", "body_text",
+         "date", "created_at")  # fmt: skip
 
-def _event_data(message: Message, kind: EventKind) -> dict[str, Any]:
-    evidence = message.classification or {}
+
+def _event_data(message: Mapping[str, Any], kind: EventKind) -> dict[str, Any]:
+    evidence = message["classification"] or {}
     data: dict[str, Any] = {}
-    if kind in (EventKind.RESPONSE, EventKind.REVIEW_RESPONSE) and message.outcome:
-        data["outcome"] = message.outcome
+    if kind in (EventKind.RESPONSE, EventKind.REVIEW_RESPONSE) and message["outcome"]:
+        data["outcome"] = message["outcome"]
     if kind is EventKind.RESPONSE:
         sections = evidence.get("sections") or []
         if sections:
             data["sections"] = list(sections)
     if kind is EventKind.EXTENSION_NOTICE:
         stated = evidence.get("new_due") or extension_date(
-            message.body_text or "", not_before=message_day(message)
+            message["body_text"] or "",
+            not_before=local_date(message["date"] or message["created_at"]),
         )
         if stated:
             data["new_due"] = str(stated)
@@ -51,26 +58,37 @@ def message_day(message: Message) -> date:
     return local_date(message.date or message.created_at)
 
 
+def message_event_values(
+    message: Mapping[str, Any], *, source: str = "auto", now: datetime | None = None
+) -> dict[str, Any] | None:
+    """The event (as column values) a filed incoming message implies, from its
+    ``FACTS``; None for auto-replies, 'other', or an unfiled message."""
+    if message["direction"] != "in" or message["request_id"] is None or not message["kind"]:
+        return None
+    kind = MESSAGE_KIND_EVENTS.get(message["kind"])
+    if kind is None:
+        return None
+    return {
+        "request_id": message["request_id"],
+        "kind": kind.value,
+        "occurred_on": local_date(message["date"] or message["created_at"]),
+        "occurred_at": message["date"],
+        "message_id": message["id"],
+        "source": source,
+        "data": _event_data(message, kind),
+        "recorded_at": now or utcnow(),
+    }
+
+
 def record_message_events(
     session: Session, message: Message, *, source: str = "auto"
 ) -> list[Event]:
     """Adds the events a filed incoming message implies (none for auto-replies, 'other',
     or an unfiled message)."""
-    if message.direction != "in" or message.request_id is None or not message.kind:
+    values = message_event_values({f: getattr(message, f) for f in FACTS}, source=source)
+    if values is None:
         return []
-    kind = MESSAGE_KIND_EVENTS.get(message.kind)
-    if kind is None:
-        return []
-    event = Event(
-        request_id=message.request_id,
-        kind=kind.value,
-        occurred_on=message_day(message),
-        occurred_at=message.date,
-        message_id=message.id,
-        source=source,
-        data=_event_data(message, kind),
-        recorded_at=utcnow(),
-    )
+    event = Event(**values)
     session.add(event)
     return [event]
 

@@ -17,18 +17,20 @@ duplicate. A message that cannot be parsed is stored with its error, never dropp
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import mailbox
 import re
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from foibot.config import Settings
@@ -36,18 +38,20 @@ from foibot.domain import references, their_refs
 from foibot.domain.classify import Classification, classify
 from foibot.domain.matching import (
     WEBMAIL_DOMAINS,
+    LookupKeys,
     MatchResult,
     RequestRef,
     domain_matches,
+    lookup_keys,
     match_message,
 )
 from foibot.domain.message import ParsedMessage
 from foibot.errors import FoibotError, NotFoundError, ParseError, UserInputError
 from foibot.mail.attachments import SavedAttachment, save_attachments
 from foibot.mail.parse import ParseResult, clean, parse_with_payloads
-from foibot.services.events import record_message_events
+from foibot.services.events import message_event_values, record_message_events
 from foibot.store.db import Database, utcnow
-from foibot.store.lookup import SqlRequestLookup
+from foibot.store.lookup import PrefetchedLookup, SqlRequestLookup
 from foibot.store.models import (
     Attachment,
     AuthorityDomain,
@@ -92,17 +96,27 @@ def _our_addresses(settings: Settings) -> tuple[str, ...]:
     return (settings.sender_.address.lower(),) if settings.sender_ is not None else ()
 
 
+_OUTCOME_COLUMNS = ("id", "message_id", "match_method", "kind", "outcome", "their_reference",
+                    "parse_error")  # fmt: skip
+
+
 def _outcome_of(row: Message, duplicate: bool) -> IngestOutcome:
+    reference = row.request.reference if row.request is not None else None
+    return _outcome({c: getattr(row, c) for c in _OUTCOME_COLUMNS}, reference, duplicate)
+
+
+def _outcome(row: Mapping[str, Any], reference: str | None, duplicate: bool) -> IngestOutcome:
+    """The outcome for a stored message, from its columns (``_OUTCOME_COLUMNS``)."""
     return IngestOutcome(
-        stored_id=row.id,
-        message_id=row.message_id,
-        request=row.request.reference if row.request is not None else None,
-        method=row.match_method,
-        kind=row.kind,
-        outcome=row.outcome,
-        their_reference=row.their_reference,
+        stored_id=row["id"],
+        message_id=row["message_id"],
+        request=reference,
+        method=row["match_method"],
+        kind=row["kind"],
+        outcome=row["outcome"],
+        their_reference=row["their_reference"],
         duplicate=duplicate,
-        parse_error=row.parse_error,
+        parse_error=row["parse_error"],
     )
 
 
@@ -134,193 +148,439 @@ def _stored(session: Session, sha256: str, message_id: str | None) -> Message | 
     return session.get(Message, found) if found is not None else None
 
 
-def _insert_raw(session: Session, digest: str, raw: bytes) -> None:
-    """Stores the bytes unless they are there already (one statement, no read-back:
-    a re-delivered message's bytes are never loaded just to be compared)."""
-    values = {"sha256": digest, "size": len(raw), "data": raw, "stored_at": utcnow()}
-    connection = session.connection()
-    statement = _RAW_INSERTS.get(connection.dialect.name)
-    if statement is not None:
-        connection.execute(statement, values)
-    elif connection.execute(_RAW_EXISTS, {"sha": digest}).first() is None:
-        session.add(RawMessage(**values))
+# Messages filed per transaction by polling and importing: enough to spread the cost
+# of a commit and of matching's queries, few enough that a crash re-reads little and a
+# batch of large messages stays within memory.
+BATCH_MESSAGES = 50
+BATCH_BYTES = 20_000_000
+
+
+def batch_full(messages: int, size: int) -> bool:
+    return messages >= BATCH_MESSAGES or size >= BATCH_BYTES
 
 
 def ingest_raw(db: Database, settings: Settings, raw: bytes, source: str) -> IngestOutcome:
     """Stores one incoming message (raw bytes first), parses, classifies and files it.
     Safe to call again with the same bytes, from several processes at once."""
-    digest = hashlib.sha256(raw).hexdigest()
+    return ingest_batch(db, settings, [(raw, source)])[0]
+
+
+@dataclass
+class _Pending:
+    """One message of a batch on its way through ``ingest_batch``."""
+
+    digest: str
+    source: str
+    result: ParseResult | None = None
+    parse_error: str | None = None
+    saved: list[SavedAttachment] = field(default_factory=list)
+
+
+def ingest_batch(
+    db: Database, settings: Settings, items: Sequence[tuple[bytes, str]]
+) -> list[IngestOutcome]:
+    """``ingest_raw`` for several messages, (raw bytes, source label) each, in two
+    transactions for the whole batch instead of two per message; one outcome per item,
+    in order. This is how polling and importing file mail.
+
+    1. The raw bytes of every message are committed together, before any is parsed.
+    2. Each is parsed and its attachments saved, outside any transaction.
+    3. All are classified, matched and stored in one transaction, with what matching
+       asks the database fetched for the whole batch at once (``PrefetchedLookup``).
+
+    If step 3 fails as a whole (a unique constraint hit by another process filing the
+    same mail, a database error), it is rolled back and each message is filed on its
+    own, as ``ingest_raw`` always did: the batch is only a faster way to the same
+    result. A bug while classifying or matching one message is that message's problem
+    only: it is stored unfiled with the error."""
+    digests = [hashlib.sha256(raw).hexdigest() for raw, _ in items]
+    outcomes: list[IngestOutcome | None] = [None] * len(items)
+    first_of: dict[str, int] = {}  # digest -> the item in this batch that carries it
     # Transaction 1: the raw bytes, committed before anything else happens.
     try:
         with db.transaction() as session:
-            done = _stored(session, digest, None)
-            if done is not None:
-                return _outcome_of(done, duplicate=True)
-            _insert_raw(session, digest, raw)
+            stored = _stored_by_digests(session, digests)
+            fresh: list[tuple[str, bytes]] = []
+            for n, ((raw, _), digest) in enumerate(zip(items, digests, strict=True)):
+                if digest in stored:
+                    outcomes[n] = replace(stored[digest], duplicate=True)
+                elif digest not in first_of:
+                    first_of[digest] = n
+                    fresh.append((digest, raw))
+            _insert_raws(session, fresh)
     except IntegrityError:
         pass  # another process stored the same bytes a moment ago: they are safe
 
+    pending = [_parsed(settings, digests[n], raw, source) for n, (raw, source) in
+               ((n, items[n]) for n in sorted(first_of.values()))]  # fmt: skip
+    # Transaction 2: classify, match, store, for the batch.
     try:
-        result: ParseResult | None = parse_with_payloads(raw)
-        parse_error = None
+        with db.transaction() as session:
+            filed = _file_batch(session, settings, pending)
+    except FoibotError:
+        raise  # the database is unreachable, say: nothing to file with
+    except Exception as exc:
+        log.info("filing a batch of %d failed (%s); filing one by one", len(pending), exc)
+        filed = [_file_one(db, settings, p) for p in pending]
+    by_digest = {p.digest: outcome for p, outcome in zip(pending, filed, strict=True)}
+    for n, digest in enumerate(digests):
+        if outcomes[n] is None:
+            outcome = by_digest[digest]
+            outcomes[n] = outcome if first_of[digest] == n else replace(outcome, duplicate=True)
+    return [o for o in outcomes if o is not None]
+
+
+def _parsed(settings: Settings, digest: str, raw: bytes, source: str) -> _Pending:
+    item = _Pending(digest, source)
+    try:
+        item.result = parse_with_payloads(raw)
     except ParseError as exc:
-        result, parse_error = None, str(exc)
-    saved = (
-        save_attachments(
-            settings.storage_dir,
-            list(zip(result.message.attachments, result.payloads, strict=True)),
-        )
-        if result is not None
-        else []
+        item.parse_error = str(exc)
+        return item
+    item.saved = save_attachments(
+        settings.storage_dir,
+        list(zip(item.result.message.attachments, item.result.payloads, strict=True)),
     )
-    # Transaction 2: classify, match, store. If a unique constraint stops it, either
-    # another process stored this very message (answer: duplicate), or it stored
-    # something this one also writes (a learned reference): then try again, twice.
+    return item
+
+
+def _file_one(db: Database, settings: Settings, item: _Pending) -> IngestOutcome:
+    """Files one message in its own transaction. If a unique constraint stops it,
+    either another process stored this very message (answer: duplicate), or it stored
+    something this one also writes (a learned reference): then try again, twice."""
     for attempt in range(3):
         try:
             with db.transaction() as session:
-                return _file(session, settings, digest, source, result, parse_error, saved)
+                return _file_batch(session, settings, [item])[0]
         except IntegrityError:
             with db.transaction() as session:
-                message_id = result.message.message_id if result is not None else None
-                done = _stored(session, digest, message_id)
+                message_id = item.result.message.message_id if item.result is not None else None
+                done = _stored(session, item.digest, message_id)
                 if done is not None:
                     return _outcome_of(done, duplicate=True)
             if attempt == 2:
                 raise
-        except FoibotError:
-            raise  # the database is unreachable, say: nothing to file it with
-        except Exception as exc:  # a bug while classifying or matching this message
-            # Keep it, listed with the error, as for a message that cannot be parsed:
-            # one bad message must never block the inbox.
-            log.exception("filing %s failed; stored unfiled with the error", source)
-            problem = f"internal error while filing: {type(exc).__name__}: {exc}"
-            with db.transaction() as session:
-                return _file(session, settings, digest, source, None, problem[:2000], [])
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _file(
-    session: Session,
-    settings: Settings,
-    digest: str,
-    source: str,
-    result: ParseResult | None,
-    parse_error: str | None,
-    saved: list[SavedAttachment],
-) -> IngestOutcome:
-    parsed = result.message if result is not None else None
-    # The same bytes were checked in transaction 1; a concurrent writer of them (or of
-    # this Message-ID) is stopped by the unique constraints, and ``ingest_raw`` answers
-    # duplicate. A different copy of a message already stored is caught here, cheaply,
-    # before any work is done on it.
-    if parsed is not None and parsed.message_id:
-        done = _stored(session, "", parsed.message_id)
-        if done is not None:
-            return _outcome_of(done, duplicate=True)
-    now = utcnow()
-    row = Message(
-        direction="in",
-        raw_sha256=digest,
-        source=clean(source)[:500],
-        parse_error=parse_error,
-        created_at=now,
-        classification={},
-        match_evidence={},
-        to_addrs=[],
-        cc_addrs=[],
-    )
-    if parsed is None:
-        session.add(row)
-        session.flush()
-        return _outcome_of(row, duplicate=False)
+_IN_BY_SHAS = select(Message.id, Message.raw_sha256).where(
+    Message.direction == "in", Message.raw_sha256.in_(bindparam("shas", expanding=True))
+)
+_IN_BY_MESSAGE_IDS = select(Message.id, Message.message_id).where(
+    Message.direction == "in", Message.message_id.in_(bindparam("mids", expanding=True))
+)
+_OUTCOMES = (
+    select(Message, Request.reference)
+    .outerjoin(Request, Request.id == Message.request_id)
+    .where(Message.id.in_(bindparam("ids", expanding=True)))
+)
 
-    refs = their_refs.extract_from([parsed.subject, parsed.full_text])
-    lookup = SqlRequestLookup(session)
-    match = match_message(
-        parsed, lookup, _our_addresses(settings), settings.case_system_domains, refs
-    )
-    classification = classify(parsed)
-    _fill(row, parsed, classification, match, refs)
-    row.attachments = [
-        Attachment(
-            position=s.position,
-            filename=clean(s.info.filename)[:500] if s.info.filename else None,
-            stored_name=s.stored_name,
-            content_type=clean(s.info.content_type)[:200],
-            size=s.size,
-            sha256=s.sha256,
-            extracted_text=s.info.text,
-            extraction_error=s.info.extraction_error,
-        )
-        for s in saved
+
+def _outcomes_by_id(session: Session, ids: Collection[int]) -> dict[int, IngestOutcome]:
+    """What was decided for messages already stored (one query, the request joined)."""
+    if not ids:
+        return {}
+    out = {}
+    for row, reference in session.execute(_OUTCOMES, {"ids": sorted(ids)}):
+        out[row.id] = _outcome({c: getattr(row, c) for c in _OUTCOME_COLUMNS}, reference, True)
+    return out
+
+
+def _stored_ids_by_digests(session: Session, digests: Sequence[str]) -> dict[str, int]:
+    rows = session.connection().execute(_IN_BY_SHAS, {"shas": sorted(set(digests))})
+    return {sha: pk for pk, sha in rows if sha is not None}
+
+
+def _stored_by_digests(session: Session, digests: Sequence[str]) -> dict[str, IngestOutcome]:
+    found = _stored_ids_by_digests(session, digests)
+    outcomes = _outcomes_by_id(session, set(found.values()))
+    return {sha: outcomes[pk] for sha, pk in found.items()}
+
+
+def _stored_by_message_ids(session: Session, message_ids: Sequence[str]) -> dict[str, int]:
+    if not message_ids:
+        return {}
+    rows = session.connection().execute(_IN_BY_MESSAGE_IDS, {"mids": sorted(set(message_ids))})
+    return {mid: pk for pk, mid in rows if mid is not None}
+
+
+def _insert_raws(session: Session, raws: Sequence[tuple[str, bytes]]) -> None:
+    """Stores the bytes unless they are there already (one statement for the batch, no
+    read-back: a re-delivered message's bytes are never loaded just to be compared)."""
+    if not raws:
+        return
+    now = utcnow()
+    values = [{"sha256": d, "size": len(raw), "data": raw, "stored_at": now} for d, raw in raws]
+    connection = session.connection()
+    statement = _RAW_INSERTS.get(connection.dialect.name)
+    if statement is not None:
+        connection.execute(statement, values)
+    else:
+        for one in values:
+            if connection.execute(_RAW_EXISTS, {"sha": one["sha256"]}).first() is None:
+                session.add(RawMessage(**one))
+
+
+# Core INSERTs (one executemany per table and batch): the ORM's bulk mode ran one
+# statement per row here.
+_INSERT: dict[type[Any], Any] = {
+    model: cast(Table, model.__table__).insert()
+    for model in (Message, Attachment, TheirReference, Event)
+}
+
+
+@dataclass
+class _Filed:
+    values: dict[str, Any]  # the messages row, as inserted
+    request: RequestRef | None = None
+    attachments: list[SavedAttachment] = field(default_factory=list)
+    refs: list[their_refs.TheirRef] = field(default_factory=list)  # to learn
+    same_as: int | None = None  # a copy, in this batch, of the message at this index
+
+
+def _file_batch(
+    session: Session, settings: Settings, items: Sequence[_Pending]
+) -> list[IngestOutcome]:
+    """Classifies, matches and stores ``items`` in ``session``'s transaction. The rows
+    are written with one multi-row INSERT per table for the whole batch."""
+    ours = _our_addresses(settings)
+    connection = session.connection()
+    # A different copy of a message already stored (same Message-ID, other bytes) is
+    # recognised here, before any work is done on it.
+    message_ids = [
+        i.result.message.message_id
+        for i in items
+        if i.result is not None and i.result.message.message_id
     ]
-    session.add(row)
-    session.flush()
-    if match.request is not None and classification.kind != "bounce":
-        # (a bounce's text is our own returned message: nothing of theirs to learn)
-        _learn_references(session, match.request.id, refs, row.id)
-    # The request's event log: what this message means for its status and clocks
-    # (nothing for an auto-reply or an unfiled message).
-    record_message_events(session, row)
-    return _outcome_of(row, duplicate=False)
+    stored = _stored_by_message_ids(session, message_ids)
+    earlier = _outcomes_by_id(session, set(stored.values()))
+    found_refs: dict[int, list[their_refs.TheirRef]] = {}
+    keys: dict[int, LookupKeys] = {}
+    for n, item in enumerate(items):
+        parsed = item.result.message if item.result is not None else None
+        if parsed is None or parsed.message_id in stored:
+            continue
+        found_refs[n] = their_refs.extract_from([parsed.subject, parsed.full_text])
+        keys[n] = lookup_keys(parsed, ours, found_refs[n])
+    lookup = PrefetchedLookup(session, list(keys.values()))
+
+    now = utcnow()
+    filed: list[_Filed | IngestOutcome] = []
+    first_with_id: dict[str, int] = {}
+    for n, item in enumerate(items):
+        parsed = item.result.message if item.result is not None else None
+        if parsed is not None and parsed.message_id in stored:
+            filed.append(earlier[stored[parsed.message_id]])
+            continue
+        values = _unfiled_values(item, now)
+        if parsed is None:
+            filed.append(_Filed(values))
+            continue
+        if parsed.message_id:
+            if parsed.message_id in first_with_id:
+                filed.append(_Filed(values, same_as=first_with_id[parsed.message_id]))
+                continue
+            first_with_id[parsed.message_id] = n
+        try:
+            match = match_message(
+                parsed, lookup, ours, settings.case_system_domains, found_refs[n], keys[n]
+            )
+            classification = classify(parsed)
+        except SQLAlchemyError:
+            raise
+        except Exception as exc:  # a bug while classifying or matching this message
+            # Keep it, listed with the error, as for a message that cannot be parsed:
+            # one bad message must never block the inbox.
+            log.exception("filing %s failed; stored unfiled with the error", item.source)
+            problem = f"internal error while filing: {type(exc).__name__}: {exc}"
+            values["parse_error"] = problem[:2000]
+            filed.append(_Filed(values))
+            continue
+        values.update(_decided_values(parsed, classification, match, found_refs[n]))
+        decided = _Filed(values, match.request, item.saved)
+        if match.request is not None and classification.kind != "bounce":
+            # (a bounce's text is our own returned message: nothing of theirs to learn)
+            decided.refs = _new_references(session, lookup, match.request, found_refs[n])
+        filed.append(decided)
+
+    new = [f for f in filed if isinstance(f, _Filed) and f.same_as is None]
+    if new:
+        # One executemany, then the ids read back by the bytes' digest (unique among
+        # incoming messages): cheaper than RETURNING, which SQLite does row by row.
+        connection.execute(_INSERT[Message], [f.values for f in new])
+        ids = _stored_ids_by_digests(session, [f.values["raw_sha256"] for f in new])
+        for f in new:
+            f.values["id"] = ids[f.values["raw_sha256"]]
+    attachments: list[dict[str, Any]] = []
+    learned: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for f in new:
+        pk = f.values["id"]
+        attachments += [_attachment_values(pk, s) for s in f.attachments]
+        learned += [
+            {"request_id": f.values["request_id"], "value": r.value[:100],
+             "display": r.display[:200], "message_id": pk, "created_at": now}
+            for r in f.refs
+        ]  # fmt: skip
+        # The request's event log: what this message means for its status and clocks
+        # (nothing for an auto-reply or an unfiled message).
+        event = message_event_values(f.values, now=now)
+        if event is not None:
+            events.append(event)
+    for model, rows in ((Attachment, attachments), (TheirReference, learned), (Event, events)):
+        if rows:
+            connection.execute(_INSERT[model], rows)
+
+    outcomes: list[IngestOutcome] = []
+    for one in filed:
+        if not isinstance(one, _Filed):
+            outcomes.append(one)
+        elif one.same_as is not None:
+            outcomes.append(replace(outcomes[one.same_as], duplicate=True))
+        else:
+            reference = one.request.reference if one.request is not None else None
+            outcomes.append(_outcome(one.values, reference, duplicate=False))
+    return outcomes
+
+
+def _attachment_values(message_pk: int, saved: SavedAttachment) -> dict[str, Any]:
+    return {
+        "message_id": message_pk,
+        "position": saved.position,
+        "filename": clean(saved.info.filename)[:500] if saved.info.filename else None,
+        "stored_name": saved.stored_name,
+        "content_type": clean(saved.info.content_type)[:200],
+        "size": saved.size,
+        "sha256": saved.sha256,
+        "extracted_text": saved.info.text,
+        "extraction_error": saved.info.extraction_error,
+    }
+
+
+def _new_references(
+    session: Session,
+    lookup: PrefetchedLookup,
+    request: RequestRef,
+    refs: Sequence[their_refs.TheirRef],
+) -> list[their_refs.TheirRef]:
+    """The authority's references to learn on the request from this message (labelled
+    ones first, at most ``MAX_LEARNED_PER_MESSAGE``, none it knows already); the batch's
+    lookup is told, so that later messages in the batch are filed by them."""
+    ordered = sorted(refs, key=lambda r: not r.labelled)[:MAX_LEARNED_PER_MESSAGE]
+    if not ordered:
+        return []
+    values = [r.value[:100] for r in ordered]
+    known = lookup.known_references(request.id, values)
+    if known is None:
+        known = set(
+            session.connection()
+            .execute(_KNOWN_REFERENCES, {"request": request.id, "values": values})
+            .scalars()
+        )
+    learned = []
+    for ref, value in zip(ordered, values, strict=True):
+        if value in known:
+            continue
+        known.add(value)
+        lookup.learned(value, request)
+        learned.append(ref)
+    return learned
+
+
+_UNSTORABLE = re.compile(r"\\u(?:0000|d[89a-f])")  # NUL or a lone surrogate, JSON-escaped
 
 
 def _storable(value: Any) -> Any:
     """JSON fit for every database: strings without NULs or lone surrogates, however
-    they got there (PostgreSQL refuses both)."""
+    they got there (PostgreSQL refuses both). Almost always there are none: one scan
+    of the value's JSON says so before anything is copied."""
+    if not _UNSTORABLE.search(json.dumps(value, default=str)):
+        return value
+    return _cleaned(value)
+
+
+def _cleaned(value: Any) -> Any:
     if isinstance(value, str):
         return clean(value)
     if isinstance(value, dict):
-        return {clean(str(k)): _storable(v) for k, v in value.items()}
+        return {clean(str(k)): _cleaned(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_storable(v) for v in value]
+        return [_cleaned(v) for v in value]
     return value
 
 
-def _fill(
-    row: Message,
+def _unfiled_values(item: _Pending, now: datetime) -> dict[str, Any]:
+    """A new incoming message's row before anything is decided about it (all that is
+    stored of a message that cannot be parsed)."""
+    return {
+        "direction": "in",
+        "raw_sha256": item.digest,
+        "source": clean(item.source)[:500],
+        "parse_error": item.parse_error,
+        "created_at": now,
+        "classification": {},
+        "match_evidence": {},
+        "to_addrs": [],
+        "cc_addrs": [],
+        "message_id": None,
+        "request_id": None,
+        "kind": None,
+        "outcome": None,
+        "match_method": None,
+        "their_reference": None,
+        "date": None,
+        "body_text": None,
+        "in_reply_to": None,
+        "references_header": None,
+        "from_addr": None,
+        "subject": None,
+    }
+
+
+def _decided_values(
     parsed: ParsedMessage,
     classification: Classification,
     match: MatchResult,
     refs: list[their_refs.TheirRef],
-) -> None:
-    row.message_id = parsed.message_id
-    row.in_reply_to = " ".join(parsed.in_reply_to) or None
-    row.references_header = " ".join(parsed.references) or None
-    row.from_addr = parsed.from_addr[:320] if parsed.from_addr else None
-    row.to_addrs = list(parsed.to)
-    row.cc_addrs = list(parsed.cc)
-    row.subject = parsed.subject
-    row.date = parsed.date
-    row.body_text = parsed.text
-    row.kind = classification.kind
-    row.outcome = classification.outcome
-    row.classification = {
+) -> dict[str, Any]:
+    evidence: dict[str, Any] = {
         **classification.as_json(),
         "their_references": [r.as_json() for r in refs],
         "defects": list(parsed.defects),
     }
     report = parsed.delivery_report
     if report is not None:
-        row.classification["delivery_report"] = {
+        evidence["delivery_report"] = {
             "original_message_id": report.original_message_id,
             "recipients": list(report.recipients),
             "action": report.action,
             "status": report.status,
             "diagnostic": report.diagnostic,
         }
-    row.classification = _storable(row.classification)
-    row.request_id = match.request.id if match.request is not None else None
-    row.match_method = match.method
-    row.match_evidence = _storable(
-        {
-            **match.evidence,
-            "conflict": match.conflict,
-            "suggestions": [s.as_json() for s in match.suggestions],
-        }
-    )
-    row.their_reference = refs[0].value[:200] if refs else None
+    return {
+        "message_id": parsed.message_id,
+        "in_reply_to": " ".join(parsed.in_reply_to) or None,
+        "references_header": " ".join(parsed.references) or None,
+        "from_addr": parsed.from_addr[:320] if parsed.from_addr else None,
+        "to_addrs": list(parsed.to),
+        "cc_addrs": list(parsed.cc),
+        "subject": parsed.subject,
+        "date": parsed.date,
+        "body_text": parsed.text,
+        "kind": classification.kind,
+        "outcome": classification.outcome,
+        "classification": _storable(evidence),
+        "request_id": match.request.id if match.request is not None else None,
+        "match_method": match.method,
+        "match_evidence": _storable(
+            {
+                **match.evidence,
+                "conflict": match.conflict,
+                "suggestions": [s.as_json() for s in match.suggestions],
+            }
+        ),
+        "their_reference": refs[0].value[:200] if refs else None,
+    }
 
 
 def _learn_references(
@@ -452,15 +712,27 @@ def import_paths(
     paths: Sequence[Path],
     progress: Callable[[IngestOutcome], None] | None = None,
 ) -> ImportReport:
-    """Imports .eml files, folders of them, mbox files and Maildir folders; each
-    message is one ``ingest_raw`` (so an interrupted import can simply be re-run)."""
+    """Imports .eml files, folders of them, mbox files and Maildir folders, filed in
+    batches with ``ingest_batch`` (an interrupted import can simply be re-run)."""
     sources = find_sources(paths)
     report = ImportReport()
+    batch: list[tuple[bytes, str]] = []
+    size = 0
+
+    def flush() -> None:
+        for outcome in ingest_batch(db, settings, batch):
+            report.outcomes.append(outcome)
+            if progress is not None:
+                progress(outcome)
+
     for source, raw in read_sources(sources):
-        outcome = ingest_raw(db, settings, raw, source)
-        report.outcomes.append(outcome)
-        if progress is not None:
-            progress(outcome)
+        batch.append((raw, source))
+        size += len(raw)
+        if batch_full(len(batch), size):
+            flush()
+            batch, size = [], 0
+    if batch:
+        flush()
     return report
 
 

@@ -1,19 +1,20 @@
 """One pass over the inbox: read what is new, store and file it, then tidy the mailbox.
 
-For each new message, in this order (DESIGN.md §3, "raw first"):
+New messages are taken in batches (``foibot.services.ingest.batch_full``); for each
+batch, in this order (DESIGN.md §3, "raw first"):
 
-1. ``ingest_raw`` stores the raw bytes, parses, classifies and files the message, and
-   commits (a message seen before is recognised and stored once);
-2. the mailbox post-processes it (IMAP flag or move, Maildir new/ -> cur/);
-3. the folder's polling state (UIDVALIDITY, last UID) moves past it, committed.
+1. ``ingest_batch`` commits the raw bytes of all of them, then parses, classifies and
+   files them, and commits (a message seen before is recognised and stored once);
+2. the mailbox post-processes them (IMAP flag or move, Maildir new/ -> cur/);
+3. the folder's polling state (UIDVALIDITY, last UID) moves past them, committed.
 
-A crash or a lost connection between any two steps only means the message is read again
-on the next poll, where ingest recognises it as a duplicate: nothing is lost, nothing
-is stored twice. The state is committed per message, so a crash mid-batch re-reads at
-most the rest of that batch.
+A crash or a lost connection between any two steps only means the messages are read
+again on the next poll, where ingest recognises them as duplicates: nothing is lost,
+nothing is stored twice. A crash mid-pass re-reads at most one batch.
 
 Errors of the outside world (mail server, database) end the pass early: what was done
-is kept and reported, and ``PollReport.error`` holds the one-line error.
+is kept and reported (messages fetched before the mailbox failed are filed), and
+``PollReport.error`` holds the one-line error.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from sqlalchemy.exc import IntegrityError
 from foibot.config import Settings
 from foibot.errors import ConfigError, FoibotError
 from foibot.mail.imap import ImapMailbox
-from foibot.mail.mailbox import FolderState, Mailbox
+from foibot.mail.mailbox import FetchedMessage, FolderState, Mailbox
 from foibot.mail.maildir import MaildirMailbox
-from foibot.services.ingest import IngestOutcome, ingest_raw
+from foibot.services.ingest import IngestOutcome, batch_full, ingest_batch
 from foibot.store.db import Database, utcnow
 from foibot.store.models import MailboxState
 
@@ -110,12 +111,20 @@ def poll_once(db: Database, settings: Settings, mailbox: Mailbox | None = None) 
     report = PollReport(box.account, box.folder)
     try:
         state = load_state(db, box.account, box.folder)
-        for fetched in box.fetch_new(state):
-            outcome = ingest_raw(db, settings, fetched.raw, fetched.source)
-            report.outcomes.append(outcome)
-            box.after_commit(fetched.key)
-            if fetched.uid is not None:
-                save_state(db, box.account, box.folder, fetched.uidvalidity, fetched.uid)
+        batch: list[FetchedMessage] = []
+        failed: FoibotError | None = None
+        try:
+            for fetched in box.fetch_new(state):
+                batch.append(fetched)
+                if batch_full(len(batch), sum(len(f.raw) for f in batch)):
+                    full, batch = batch, []
+                    _ingest(db, settings, box, full, report)
+        except FoibotError as exc:
+            failed = exc
+        if batch:  # what arrived before the mailbox failed is filed all the same
+            _ingest(db, settings, box, batch, report)
+        if failed is not None:
+            raise failed
     except FoibotError as exc:
         log.info("poll of %s stopped early: %s", box.account, exc)
         report.error = exc
@@ -124,6 +133,44 @@ def poll_once(db: Database, settings: Settings, mailbox: Mailbox | None = None) 
         if mailbox is None:
             box.close()
     return report
+
+
+class IngestFailed(Exception):
+    """Filing one message failed with something other than the mail server's or the
+    database's error (a bug): ``fetched`` is that message, so that a caller (the
+    daemon) can try it again or skip it. Everything before it is committed."""
+
+    def __init__(self, fetched: FetchedMessage, cause: Exception) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.fetched, self.cause = fetched, cause
+
+
+def _ingest(
+    db: Database,
+    settings: Settings,
+    box: Mailbox,
+    batch: list[FetchedMessage],
+    report: PollReport,
+) -> None:
+    try:
+        outcomes = ingest_batch(db, settings, [(f.raw, f.source) for f in batch])
+    except FoibotError:
+        raise
+    except Exception as exc:
+        if len(batch) == 1:
+            raise IngestFailed(batch[0], exc) from exc
+        # Which message is it? Each on its own: those before it are filed and
+        # committed, the exception names it.
+        for fetched in batch:
+            _ingest(db, settings, box, [fetched], report)
+        return
+    report.outcomes.extend(outcomes)
+    for fetched in batch:
+        box.after_commit(fetched.key)
+    uids = [f for f in batch if f.uid is not None]
+    if uids:
+        last = uids[-1]
+        save_state(db, box.account, box.folder, last.uidvalidity, max(f.uid or 0 for f in uids))
 
 
 def load_state(db: Database, account: str, folder: str) -> FolderState:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, exists, select
 from sqlalchemy.orm import Session
 
-from foibot.domain.matching import AuthorityRef, RequestRef
+from foibot.domain.matching import AuthorityRef, LookupKeys, RequestRef
 from foibot.store.models import Authority, AuthorityDomain, Event, Message, Request, TheirReference
 
 # A request is open once it may have reached the authority, until it is closed.
@@ -147,3 +147,102 @@ class SqlRequestLookup:
         for row in self._rows(_OPEN, authorities=sorted(set(authority_ids))):
             out.setdefault(row[2], []).append(_ref(row))
         return out
+
+
+class PrefetchedLookup:
+    """``RequestLookup`` for a batch of messages filed in one transaction: the keys of
+    every message in the batch (``foibot.domain.matching.lookup_keys``) are fetched
+    together, a handful of queries for the whole batch instead of a handful per message;
+    each message is then answered from memory. A key that was not fetched goes to the
+    database, so the answers are always those ``SqlRequestLookup`` would give.
+
+    What the batch itself writes and later messages in it must see is told with
+    ``learned``: a reference learned from one message files the next one that quotes it.
+    (Nothing else a batch writes changes these answers: filing never adds requests,
+    outgoing messages, domains, or closes a request.)
+    """
+
+    def __init__(self, session: Session, keys: Sequence[LookupKeys]) -> None:
+        self.sql = SqlRequestLookup(session)
+        self.session = session
+        self.by_message_id = dict(
+            self.sql.requests_by_message_ids([i for k in keys for i in k.message_ids])
+        )
+        self.message_ids_known = {i for k in keys for i in k.message_ids}
+        self.by_reference = dict(
+            self.sql.requests_by_references([r for k in keys for r in k.references])
+        )
+        self.references_known = {r for k in keys for r in k.references}
+        self.by_domain = {
+            domain: list(found)
+            for domain, found in self.sql.authorities_by_domains(
+                [d for k in keys for d in k.domains]
+            ).items()
+        }
+        self.domains_known = {d for k in keys for d in k.domains}
+        self.their: dict[str, list[RequestRef]] = {}
+        for value, ref in self.sql.requests_by_their_references(
+            [v for k in keys for v in k.their_values], None
+        ):
+            self.their.setdefault(value, []).append(ref)
+        self.their_known = {v for k in keys for v in k.their_values}
+        authorities = sorted({a.id for found in self.by_domain.values() for a in found})
+        self.open = {a: list(found) for a, found in self.sql.open_requests(authorities).items()}
+        self.open_known = set(authorities)
+
+    def requests_by_message_ids(self, message_ids: Sequence[str]) -> Mapping[str, RequestRef]:
+        if not self.message_ids_known.issuperset(message_ids):
+            return self.sql.requests_by_message_ids(message_ids)
+        return {i: self.by_message_id[i] for i in message_ids if i in self.by_message_id}
+
+    def requests_by_references(self, references: Sequence[str]) -> Mapping[str, RequestRef]:
+        if not self.references_known.issuperset(references):
+            return self.sql.requests_by_references(references)
+        return {r: self.by_reference[r] for r in references if r in self.by_reference}
+
+    def requests_by_their_references(
+        self, values: Sequence[str], authority_ids: Collection[int] | None
+    ) -> Sequence[tuple[str, RequestRef]]:
+        if not self.their_known.issuperset(values):
+            self.session.flush()  # what this batch learned so far, for the query to see
+            return self.sql.requests_by_their_references(values, authority_ids)
+        if not values or (authority_ids is not None and not authority_ids):
+            return []
+        found: dict[tuple[str, int], RequestRef] = {}
+        for value in sorted(set(values)):
+            for ref in self.their.get(value, ()):
+                if authority_ids is None or ref.authority_id in authority_ids:
+                    found.setdefault((value, ref.id), ref)
+        # in request order, as the query gives them
+        ordered = sorted(found.items(), key=lambda item: item[0][1])
+        return [(value, ref) for (value, _), ref in ordered]
+
+    def requests_by_recipients(
+        self, addresses: Sequence[str]
+    ) -> Mapping[str, Sequence[RequestRef]]:
+        return self.sql.requests_by_recipients(addresses)  # bounces only: rare
+
+    def authorities_by_domains(
+        self, domains: Sequence[str]
+    ) -> Mapping[str, Sequence[AuthorityRef]]:
+        if not self.domains_known.issuperset(domains):
+            return self.sql.authorities_by_domains(domains)
+        return {d: self.by_domain[d] for d in domains if d in self.by_domain}
+
+    def open_requests(self, authority_ids: Sequence[int]) -> Mapping[int, Sequence[RequestRef]]:
+        if not self.open_known.issuperset(authority_ids):
+            return self.sql.open_requests(authority_ids)
+        return {a: self.open[a] for a in authority_ids if a in self.open}
+
+    def known_references(self, request_id: int, values: Sequence[str]) -> set[str] | None:
+        """Which of ``values`` are already learned on the request, when all of them were
+        fetched (None: ask the database)."""
+        if not self.their_known.issuperset(values):
+            return None
+        return {v for v in values if any(r.id == request_id for r in self.their.get(v, ()))}
+
+    def learned(self, value: str, request: RequestRef) -> None:
+        """A reference this batch learned on ``request`` (written, maybe not yet flushed)."""
+        known = self.their.setdefault(value, [])
+        if all(r.id != request.id for r in known):
+            known.append(request)

@@ -24,7 +24,7 @@ from foibot.config import Settings, parse_settings
 from foibot.daemon import MESSAGE_ATTEMPTS, Daemon
 from foibot.services import poll as poll_service
 from foibot.services.ingest import IngestOutcome
-from foibot.services.ingest import ingest_raw as real_ingest
+from foibot.services.ingest import ingest_batch as real_ingest
 from foibot.store.db import Database
 from foibot.store.models import DigestRun, Message, RawMessage
 from tests.cli_runner import run_cli
@@ -76,15 +76,18 @@ def test_a_message_that_breaks_ingest_is_tried_twice_then_skipped_with_its_bytes
     good = [council_reply(n) for n in range(3)]
     poison = council_reply(3).replace(b"\r\nSubject:", b"\r\nX-Poison: yes\r\nSubject:", 1)
     deliver(settings, [good[0], poison, good[1], good[2]])
-    tries: list[bytes] = []
+    tries: list[bytes] = []  # the messages filed on their own
 
-    def ingest(db: Database, settings: Settings, raw: bytes, source: str) -> IngestOutcome:
-        tries.append(raw)
-        if b"X-Poison" in raw:
+    def ingest(
+        db: Database, settings: Settings, items: list[tuple[bytes, str]]
+    ) -> list[IngestOutcome]:
+        if len(items) == 1:
+            tries.append(items[0][0])
+        if any(b"X-Poison" in raw for raw, _ in items):
             raise KeyError("a bug in the classifier")
-        return real_ingest(db, settings, raw, source)
+        return real_ingest(db, settings, items)
 
-    monkeypatch.setattr(poll_service, "ingest_raw", ingest)
+    monkeypatch.setattr(poll_service, "ingest_batch", ingest)
     bot = Daemon(db, settings)
     with caplog.at_level(logging.INFO, logger="foibot.daemon"):
         assert bot.poll() is True
@@ -120,13 +123,16 @@ def test_a_stop_ends_a_poll_between_two_messages_and_the_rest_waits(
     deliver(settings, mail)
     bot = Daemon(db, settings)
 
-    def ingest(db: Database, settings: Settings, raw: bytes, source: str) -> IngestOutcome:
-        outcome = real_ingest(db, settings, raw, source)
-        if len(stored_message_ids(db)) == 2:
-            bot.stop.set()  # SIGTERM arrives while the second message is being filed
-        return outcome
+    def ingest(
+        db: Database, settings: Settings, items: list[tuple[bytes, str]]
+    ) -> list[IngestOutcome]:
+        outcomes = real_ingest(db, settings, items)
+        bot.stop.set()  # SIGTERM arrives while the first batch is being filed
+        return outcomes
 
-    monkeypatch.setattr(poll_service, "ingest_raw", ingest)
+    # batches of two: the first is filed, then the poll stops
+    monkeypatch.setattr(poll_service, "batch_full", lambda messages, size: messages >= 2)
+    monkeypatch.setattr(poll_service, "ingest_batch", ingest)
     with caplog.at_level(logging.INFO, logger="foibot.daemon"):
         assert bot._guard("inbox", bot.poll)() is False
     assert "inbox: stopped between units of work" in caplog.text
@@ -134,7 +140,7 @@ def test_a_stop_ends_a_poll_between_two_messages_and_the_rest_waits(
     assert settings.maildir is not None
     assert len(os.listdir(settings.maildir / "new")) == 3  # not read, not lost
 
-    monkeypatch.setattr(poll_service, "ingest_raw", real_ingest)
+    monkeypatch.setattr(poll_service, "ingest_batch", real_ingest)
     assert Daemon(db, settings).poll() is True
     assert sorted(stored_message_ids(db)) == sorted(message_id_of(m) for m in mail)
 

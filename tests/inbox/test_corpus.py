@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from foibot.config import Settings
 from foibot.mail.attachments import attachment_path
-from foibot.services.ingest import IngestOutcome, ingest_raw
+from foibot.services.ingest import IngestOutcome, ingest_batch, ingest_raw
 from foibot.store.db import Database
 from foibot.store.models import Message, TheirReference
 from tests.inbox.conftest import EML, load_expected
@@ -43,11 +43,17 @@ METHODS = {
 }
 
 
-def ingest_corpus(db: Database, settings: Settings) -> list[IngestOutcome]:
-    return [
-        ingest_raw(db, settings, (EML / e["file"]).read_bytes(), f"test:{e['file']}")
-        for e in EXPECTED
-    ]
+def ingest_corpus(
+    db: Database, settings: Settings, batch_size: int | None = None
+) -> list[IngestOutcome]:
+    """One message at a time with ``ingest_raw``, or in batches as polling does."""
+    items = [((EML / e["file"]).read_bytes(), f"test:{e['file']}") for e in EXPECTED]
+    if batch_size is None:
+        return [ingest_raw(db, settings, raw, source) for raw, source in items]
+    outcomes: list[IngestOutcome] = []
+    for start in range(0, len(items), batch_size):
+        outcomes += ingest_batch(db, settings, items[start : start + batch_size])
+    return outcomes
 
 
 def test_corpus_covers_every_method_and_kind() -> None:
@@ -98,9 +104,14 @@ def _check(expected: dict[str, Any], outcome: IngestOutcome, world: World) -> li
     return problems
 
 
-def test_corpus_table(world_db: tuple[Database, World], settings: Settings) -> None:
+# One by one; in batches of 7 (a learned reference and the message that needs it may
+# fall in one batch or in two); the whole corpus as one batch.
+@pytest.mark.parametrize("batch_size", [None, 7, len(EXPECTED)], ids=["single", "7", "all"])
+def test_corpus_table(
+    world_db: tuple[Database, World], settings: Settings, batch_size: int | None
+) -> None:
     db, world = world_db
-    outcomes = ingest_corpus(db, settings)
+    outcomes = ingest_corpus(db, settings, batch_size)
     failures = {}
     for expected, outcome in zip(EXPECTED, outcomes, strict=True):
         problems = _check(expected, outcome, world)
@@ -118,11 +129,14 @@ def test_corpus_table(world_db: tuple[Database, World], settings: Settings) -> N
     assert misfiled == []
 
 
-def test_corpus_details(world_db: tuple[Database, World], settings: Settings) -> None:
+@pytest.mark.parametrize("batch_size", [None, len(EXPECTED)], ids=["single", "all"])
+def test_corpus_details(
+    world_db: tuple[Database, World], settings: Settings, batch_size: int | None
+) -> None:
     """Sections, received dates, review addresses, bounce recipients, suggestions,
     decoded text and attachments, as the table gives them."""
     db, world = world_db
-    outcomes = ingest_corpus(db, settings)
+    outcomes = ingest_corpus(db, settings, batch_size)
     with db.transaction() as session:
         rows = {o.stored_id: session.get(Message, o.stored_id) for o in outcomes if o.stored_id}
         for e, o in zip(EXPECTED, outcomes, strict=True):
@@ -166,11 +180,12 @@ def test_corpus_details(world_db: tuple[Database, World], settings: Settings) ->
                 assert e["bounce_recipient"] in str(row.match_evidence), where
 
 
+@pytest.mark.parametrize("batch_size", [None, len(EXPECTED)], ids=["single", "all"])
 def test_their_references_are_learned_on_the_right_requests(
-    world_db: tuple[Database, World], settings: Settings
+    world_db: tuple[Database, World], settings: Settings, batch_size: int | None
 ) -> None:
     db, world = world_db
-    ingest_corpus(db, settings)
+    ingest_corpus(db, settings, batch_size)
     with db.transaction() as session:
         learned = {
             (world.placeholder_of_id(t.request_id), t.value)
@@ -201,10 +216,12 @@ def test_ingesting_the_corpus_twice_stores_nothing_twice(
     db, _ = world_db
     first = ingest_corpus(db, settings)
     second = ingest_corpus(db, settings)
+    third = ingest_corpus(db, settings, batch_size=len(EXPECTED))
     assert all(not o.duplicate for o in first)
-    assert all(o.duplicate for o in second)
+    assert all(o.duplicate for o in second + third)
     assert [o.stored_id for o in first] == [o.stored_id for o in second]
-    assert [o.request for o in first] == [o.request for o in second]
+    assert [o.stored_id for o in first] == [o.stored_id for o in third]
+    assert [o.request for o in first] == [o.request for o in second] == [o.request for o in third]
     with db.transaction() as session:
         count = len(session.scalars(select(Message.id).where(Message.direction == "in")).all())
     assert count == len(EXPECTED)

@@ -9,7 +9,7 @@ import logging
 import mailbox
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -223,18 +223,15 @@ def test_dovecot_stopped_mid_poll_keeps_what_was_stored_and_the_next_poll_gets_t
     sent = replies(7)
     append_all(own_dovecot, user, sent)
     settings = settings_for(db, tmp_path, imap_settings(own_dovecot, user, batch_size=3))
-    real_ingest = poll_service.ingest_raw
-    calls = 0
+    real_fetch = ImapMailbox.fetch_new
 
-    def ingest_then_outage(*args: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        outcome = real_ingest(*args)
-        if calls == 2:
-            own_dovecot.stop()  # in the middle of the first batch of three
-        return outcome
+    def fetch_then_outage(box: ImapMailbox, state: Any) -> Iterator[Any]:
+        for n, fetched in enumerate(real_fetch(box, state), start=1):
+            yield fetched
+            if n == 2:
+                own_dovecot.stop()  # in the middle of the first batch of three
 
-    monkeypatch.setattr(poll_service, "ingest_raw", ingest_then_outage)
+    monkeypatch.setattr(ImapMailbox, "fetch_new", fetch_then_outage)
     waits: list[float] = []
     with ImapMailbox(settings.imap, retries=2, sleep=waits.append) as box:
         report = poll_once(db, settings, box)
@@ -245,7 +242,7 @@ def test_dovecot_stopped_mid_poll_keeps_what_was_stored_and_the_next_poll_gets_t
     assert stored_incoming(db) == sent[:3]
     assert state_row(db)[1] == 3
 
-    monkeypatch.setattr(poll_service, "ingest_raw", real_ingest)
+    monkeypatch.setattr(ImapMailbox, "fetch_new", real_fetch)
     own_dovecot.start()
     report = poll_once(db, settings)
     assert (report.read, report.new, report.error) == (4, 4, None)
@@ -264,7 +261,7 @@ def test_post_processing_waits_for_the_commit(
     append_all(dovecot, user, sent)
     imap = imap_settings(dovecot, user, move_to="FOI/Filed", mark_flag="$FoibotFiled")
     settings = settings_for(db, tmp_path, imap)
-    real_ingest = poll_service.ingest_raw
+    real_ingest = poll_service.ingest_batch
     calls = 0
 
     def database_fails_second_time(*args: Any) -> Any:
@@ -274,7 +271,8 @@ def test_post_processing_waits_for_the_commit(
             raise StoreError("database sqlite:///x: disk I/O error")
         return real_ingest(*args)
 
-    monkeypatch.setattr(poll_service, "ingest_raw", database_fails_second_time)
+    monkeypatch.setattr(poll_service, "batch_full", lambda messages, size: True)  # of one
+    monkeypatch.setattr(poll_service, "ingest_batch", database_fails_second_time)
     report = poll_once(db, settings)
     assert isinstance(report.error, StoreError)
     assert report.read == 1
@@ -283,7 +281,7 @@ def test_post_processing_waits_for_the_commit(
     assert dovecot.status(user)["messages"] == 2
     assert state_row(db)[1] == 1
 
-    monkeypatch.setattr(poll_service, "ingest_raw", real_ingest)
+    monkeypatch.setattr(poll_service, "ingest_batch", real_ingest)
     report = poll_once(db, settings)
     assert (report.read, report.new, report.error) == (2, 2, None)
     assert dovecot.status(user)["messages"] == 0
@@ -455,14 +453,14 @@ def test_cli_poll_reports_a_partial_pass_then_the_error(
     append_all(own_dovecot, user, replies(4))
     body = imap_config(own_dovecot, user, password_file) + "batch_size = 1\n"
     config = write_config(tmp_path, db, body)
-    real_ingest = poll_service.ingest_raw
+    real_fetch = ImapMailbox.fetch_new
 
-    def ingest_then_outage(*args: Any) -> Any:
-        outcome = real_ingest(*args)
-        own_dovecot.stop()
-        return outcome
+    def fetch_then_outage(box: ImapMailbox, state: Any) -> Iterator[Any]:
+        for fetched in real_fetch(box, state):
+            yield fetched
+            own_dovecot.stop()
 
-    monkeypatch.setattr(poll_service, "ingest_raw", ingest_then_outage)
+    monkeypatch.setattr(ImapMailbox, "fetch_new", fetch_then_outage)
     no_wait: Callable[[float], None] = lambda seconds: None  # noqa: E731
     monkeypatch.setattr("foibot.mail.imap.time.sleep", no_wait)
     result = run_cli("--config", config, "inbox", "poll")
