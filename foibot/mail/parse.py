@@ -1,9 +1,20 @@
 """Raw bytes -> ``ParsedMessage``: what classification and matching read.
 
-mail-parser (``mailparser.parse_from_bytes``) parses the MIME tree and gives the
-addresses, the date and its defect reports; the body, the attachments and delivery
-reports are read from the same tree (the stdlib ``email.message.Message`` it wraps),
-because councils' mail needs more care than mail-parser takes:
+The MIME tree is parsed once, by the standard library (``email.message_from_bytes``,
+compat32, what mail-parser wraps), and walked once, here. mail-parser's own parse
+(``mailparser.parse_from_bytes``) is not used: it decodes every part, which this module
+then did again, and parsing and decoding every part twice cost more than everything
+else in the ingest pipeline. mail-parser is kept for what it reads better than the
+standard library, through its helpers: the address headers
+(``mailparser.utils.get_addresses``, which recovers mailboxes from damaged headers and
+says what it could not read) and the date (``mailparser.dates.parse_mail_date`` and
+``date_diagnostics``), read as its ``MailParser`` reads them. The defects it reported
+are collected here in its form: address and date diagnostics, the parser's defects of
+every part ("ClassName: docstring", keyed by the part's type) and MIME headers that are
+not valid UTF-8 (``mailparser.utils.mime_header_view``). Its Received-header parsing is
+left out: it is costly, and nothing reads it.
+
+The body, the attachments and delivery reports need more care than mail-parser takes:
 
 - charsets: a declared charset that fails, or none declared with 8-bit text, is read as
   UTF-8 if it is valid UTF-8, else as Windows-1252 (what "ISO-8859-1" usually means in
@@ -28,6 +39,7 @@ import email.header
 import email.message
 import email.parser
 import email.utils
+import functools
 import io
 import logging
 import re
@@ -40,8 +52,8 @@ from html.parser import HTMLParser
 from typing import Any
 
 import html2text
-import mailparser
-from mailparser.exceptions import MailParserRecursionError
+from mailparser.dates import date_diagnostics, parse_mail_date
+from mailparser.utils import decode_header_part, get_addresses, mime_header_view
 
 from foibot.domain.message import AttachmentInfo, DeliveryReport, ParsedMessage
 from foibot.errors import ParseError
@@ -56,10 +68,11 @@ MAX_PDF_PAGES = 200
 MAX_HEADER_VALUE = 20_000
 MAX_DEFECTS = 50
 INTERNAL_ERROR = "internal error while parsing"
+_CACHED_VALUE_LIMIT = 1000  # header values read once per distinct value must be this short
 
 _ID = re.compile(r"<([^<>\s]{1,900})>")
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
-_CONTROL = re.compile(r"[\x00]")
+_FOLDING = re.compile(r"\r?\n[ \t]*")
 
 
 @dataclass(frozen=True)
@@ -106,24 +119,18 @@ def parse_with_payloads(raw: bytes) -> ParseResult:
 
 def _parse(raw: bytes) -> ParseResult | None:
     """None when the bytes have no headers at all."""
-    parsed: Any
     try:
-        parsed = mailparser.parse_from_bytes(raw)
-    except (RecursionError, MailParserRecursionError):
+        root = email.message_from_bytes(raw)
+    except RecursionError:
         raise ParseError("MIME structure nested too deeply") from None
-    except Exception as exc:  # a mail-parser bug on damaged input: read it ourselves
-        note = f"mail-parser failed ({type(exc).__name__}: {_one_line(str(exc), 120)})"
-        try:
-            parsed = _StdlibView(raw, f"{note}; read with the standard library parser")
-        except RecursionError:
-            raise ParseError("MIME structure nested too deeply") from None
-        except Exception as again:
-            raise ParseError(f"{note}; standard library parser: {type(again).__name__}") from None
-    root = parsed.message
-    if root is None or not root.keys():
+    except Exception as exc:  # the stdlib parser is lenient: not seen, but never lose it
+        raise ParseError(
+            f"standard library parser failed ({type(exc).__name__}: {_one_line(str(exc), 120)})"
+        ) from None
+    if not root.keys():
         return None
     try:
-        return _build(parsed, root)
+        return _build(root)
     except RecursionError:
         raise ParseError("MIME structure nested too deeply") from None
     except Exception as exc:
@@ -138,11 +145,11 @@ def _parse(raw: bytes) -> ParseResult | None:
 def clean(text: str) -> str:
     """Storable text: no NULs, no lone surrogates (bytes the stdlib kept as escapes are
     read as UTF-8 where they are UTF-8; anything else becomes U+FFFD)."""
-    if _SURROGATES.search(text):
+    if not text.isascii() and _SURROGATES.search(text):  # isascii() costs nothing
         with contextlib.suppress(UnicodeEncodeError):  # a surrogate that is no escaped byte
             text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         text = _SURROGATES.sub("\ufffd", text)
-    return _CONTROL.sub("", text)
+    return text.replace("\x00", "") if "\x00" in text else text
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -153,6 +160,14 @@ def _one_line(text: str, limit: int = 300) -> str:
 def decode_header_value(value: Any) -> str:
     """A header value as text: RFC 2047 words decoded, 8-bit bytes read as UTF-8 or
     Windows-1252, folding undone. Never raises."""
+    if (
+        type(value) is str
+        and value.isascii()
+        and "\n" not in value
+        and "=?" not in value
+        and "\x00" not in value
+    ):
+        return value.strip()[:MAX_HEADER_VALUE]  # most headers: nothing to decode
     if isinstance(value, email.header.Header):
         try:
             text = str(value)
@@ -172,7 +187,7 @@ def decode_header_value(value: Any) -> str:
     if "=?" in text:
         with contextlib.suppress(Exception):  # malformed encoded words: kept as written
             text = str(email.header.make_header(email.header.decode_header(text)))
-    text = re.sub(r"\r?\n[ \t]*", " ", text)
+    text = _FOLDING.sub(" ", text)
     return clean(text.strip())[:MAX_HEADER_VALUE]
 
 
@@ -246,6 +261,8 @@ class _TextOnly(HTMLParser):
 
 
 def html_to_text(html: str) -> tuple[str, str | None]:
+    """Text of an HTML body, converted by html2text, and a defect note when html2text
+    failed on it."""
     converter = html2text.HTML2Text()
     converter.body_width = 0
     converter.ignore_images = True
@@ -339,6 +356,15 @@ class _Walk:
 
 
 def _filename(part: email.message.Message) -> str | None:
+    # A "filename" (Content-Disposition) or "name" (Content-Type) parameter, which
+    # cannot be there without the letters: most parts have neither, and are spared
+    # parsing their parameters.
+    if not any(
+        "name" in str(value).lower()
+        for key, value in part.raw_items()
+        if key.lower() in ("content-type", "content-disposition")
+    ):
+        return None
     try:
         name = part.get_filename()
     except Exception:
@@ -362,11 +388,28 @@ def _payload_bytes(part: email.message.Message) -> bytes:
 
 
 def _charset(part: email.message.Message) -> str | None:
+    content_type = part.get("content-type")
+    if isinstance(content_type, str) and len(content_type) <= _CACHED_VALUE_LIMIT:
+        return _charset_of(content_type)
+    return _read_charset(part)
+
+
+def _read_charset(part: email.message.Message) -> str | None:
     try:
         value = part.get_content_charset()
     except Exception:
         return None
     return value if isinstance(value, str) else None
+
+
+@functools.lru_cache(maxsize=512)
+def _charset_of(content_type: str) -> str | None:
+    """The charset of a part with this (first) Content-Type: all ``get_content_charset``
+    reads. Parsing the parameters costs more than decoding a short body, and a mailbox
+    has few distinct Content-Type values: so the answer is kept per value."""
+    probe = email.message.Message()
+    probe["Content-Type"] = content_type
+    return _read_charset(probe)
 
 
 def _message_bytes(message: email.message.Message) -> bytes:
@@ -603,83 +646,191 @@ def _header_addresses(headers: dict[str, tuple[str, ...]], *names: str) -> list[
     return out
 
 
-def _defects(parsed: Any) -> list[str]:
-    out: list[str] = []
-    for item in parsed.defects or []:
-        if isinstance(item, dict):
-            for where, notes in item.items():
-                for note in notes if isinstance(notes, list) else [notes]:
-                    # bodies are decoded here, with our own notes on charsets
-                    if "CharsetDecodeDefect" not in str(note):
-                        out.append(_one_line(f"{where}: {note}", 200))
+# The address headers mail-parser reads, in the order it reports their defects.
+_ADDRESS_HEADERS = ("bcc", "cc", "delivered-to", "from", "reply-to", "to")
+_MIME_HEADERS = ("content-type", "content-disposition", "content-id", "content-transfer-encoding")
+
+
+@dataclass
+class _Envelope:
+    """What mail-parser's helpers read from the headers: the first occurrence of each
+    address header as (name, address) pairs, the date, and the defects they found."""
+
+    addresses: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    date: datetime | None = None
+    defects: list[str] = field(default_factory=list)
+
+
+_Addresses = tuple[tuple[tuple[str, str], ...], tuple[str, ...]]
+
+
+def _parse_addresses(value: Any) -> _Addresses:
+    """mail-parser's reading of one address header value (a ``str``, or a ``Header``
+    when it holds 8-bit bytes): (name, address) pairs, and why it could not read some."""
+    diagnostics: list[dict[str, Any]] = []
+    found = get_addresses(value, defects=diagnostics, decode_names=True)
+    return tuple((n, a) for n, a in found), tuple(str(d["reason"]) for d in diagnostics)
+
+
+# ``get_addresses`` on From and To costs about as much as the rest of a plain message's
+# parse, and is a pure function of the value, while an inbox sees the same From and To
+# values again and again (the council's address, ours): its results are kept for short
+# values.
+_cached_addresses = functools.lru_cache(maxsize=2048)(_parse_addresses)
+
+
+def _read_addresses(header: str, occurrence: int, value: Any, out: _Envelope) -> None:
+    try:
+        short = isinstance(value, str) and len(value) <= _CACHED_VALUE_LIMIT
+        found, reasons = (_cached_addresses if short else _parse_addresses)(value)
+    except Exception as exc:  # mail-parser on a hostile header: read it with the stdlib
+        out.defects.append(
+            f"address-headers: {header}[{occurrence}] not read by mail-parser "
+            f"({type(exc).__name__}: {_one_line(str(exc), 120)}); read with the standard library"
+        )
+        try:
+            found = tuple(email.utils.getaddresses([decode_header_value(value)]))
+        except Exception:
+            found = ()
+        reasons = ()
+    if occurrence == 0:
+        # as mail-parser gives them: no empty addresses, no name that only repeats it
+        out.addresses[header] = [
+            ("" if name == address else name, address)
+            for name, address in found
+            if isinstance(name, str) and isinstance(address, str) and address
+        ]
+    for reason in reasons:
+        out.defects.append(
+            f"address-headers: AddressHeaderDefect: {header}[{occurrence}]: {reason}"
+        )
+
+
+def _read_date(header: str, occurrence: int, value: str, out: _Envelope) -> None:
+    try:
+        result = parse_mail_date(value)
+        diagnostics = date_diagnostics(result, value, header, occurrence)
+    except Exception as exc:  # mail-parser on a hostile date: no date, and said so
+        out.defects.append(
+            f"date-headers: {header}[{occurrence}] not read by mail-parser "
+            f"({type(exc).__name__}: {_one_line(str(exc), 120)})"
+        )
+        return
+    if header == "date" and occurrence == 0 and isinstance(result.value, datetime):
+        out.date = result.value
+    for defect in diagnostics:
+        out.defects.append(
+            f"date-headers: DateHeaderDefect: {header}[{occurrence}]: {defect['reason']}"
+        )
+
+
+def _envelope(root: email.message.Message) -> _Envelope:
+    """Addresses, date and their defects, as mail-parser's ``MailParser`` reads them
+    (its ``_reset``): every occurrence of an address header or a date is diagnosed, the
+    first one is used. Address headers are read as ``Message.items()`` gives them (a
+    ``Header`` when they hold 8-bit bytes), dates as they were sent."""
+    out = _Envelope()
+    address_values: dict[str, list[Any]] = {}
+    dates: dict[str, int] = {}
+    for name, value in root.raw_items():
+        header = name.lower()
+        if header in _ADDRESS_HEADERS:
+            parsed = root.policy.header_fetch_parse(name, value)
+            address_values.setdefault(header, []).append(parsed)
+        elif header in ("date", "resent-date") and isinstance(value, str):
+            occurrence = dates.get(header, 0)
+            dates[header] = occurrence + 1
+            _read_date(header, occurrence, value, out)
+    date_defects, out.defects = out.defects, []
+    for header in _ADDRESS_HEADERS:  # mail-parser reports address defects first
+        for occurrence, value in enumerate(address_values.get(header, ())):
+            _read_addresses(header, occurrence, value, out)
+    out.defects.extend(date_defects)
     return out
 
 
-class _StdlibView:
-    """What ``_build`` reads from a mail-parser result, from the stdlib parser alone:
-    used when mail-parser itself fails on a damaged message (e.g. a start boundary that
-    is never found), so that the message is still read as far as it can be."""
-
-    def __init__(self, raw: bytes, note: str) -> None:
-        self.message = email.message_from_bytes(raw)
-        self.defects = [{"message": [note]}]
-
-        def addresses(name: str) -> list[tuple[str, str]]:
-            values = [decode_header_value(v) for v in self.message.get_all(name, [])]
-            try:
-                return [(n, a) for n, a in email.utils.getaddresses(values) if a]
-            except Exception:
-                return []
-
-        self.from_ = addresses("from")[:1]
-        self.to = addresses("to")
-        self.cc = addresses("cc")
-        self.delivered_to = addresses("delivered-to")
-        self.date: datetime | None = None
-        value = self.message.get("date")
-        if value is not None:
-            try:
-                self.date = email.utils.parsedate_to_datetime(decode_header_value(value))
-            except (TypeError, ValueError, IndexError, OverflowError):
-                self.date = None
+def _part_defects(root: email.message.Message) -> list[str]:
+    """The parser's defects of every part ("ClassName: docstring", keyed by the part's
+    type), then MIME headers that are not valid UTF-8: what mail-parser reported."""
+    out: list[str] = []
+    parts = list(root.walk())
+    for part in parts:
+        if part.defects:
+            where = part.get_content_type()
+            out.extend(f"{where}: {type(d).__name__}: {d.__doc__}" for d in part.defects)
+    for position, part in enumerate(parts):
+        out.extend(
+            f"mime-headers: MimeHeaderDefect: part {position}, {detail}"
+            for detail in _mime_header_defects(part)
+        )
+    return out
 
 
-def _build(parsed: Any, root: email.message.Message) -> ParseResult:
-    headers: dict[str, tuple[str, ...]] = {}
+def _mime_header_defects(part: email.message.Message) -> list[str]:
+    """mail-parser's ``mime_header_view`` and filename checks, run only where they can
+    find something: a Content-* header holding bytes that are no UTF-8 (kept as
+    surrogate escapes by the parser), or a file name with encoded words or surrogates."""
+    values = [str(v) for n, v in part.raw_items() if n.lower() in _MIME_HEADERS]
+    if not values:
+        return []
+    suspect = any(_SURROGATES.search(v) for v in values)
+    if not suspect and any("name" in v.lower() for v in values):
+        try:
+            name = part.get_filename()
+        except Exception:
+            name = None
+        suspect = isinstance(name, str) and ("=?" in name or bool(_SURROGATES.search(name)))
+    if not suspect:
+        return []
+    try:
+        view, defects = mime_header_view(part)
+        decode_header_part(view.get_filename(), defects=defects)
+    except Exception as exc:
+        return [f"not read by mail-parser ({type(exc).__name__})"]
+    return [str(d) for d in defects]
+
+
+def _build(root: email.message.Message) -> ParseResult:
+    values: dict[str, list[str]] = {}
     for name, value in root.raw_items():
         key = clean(str(name)).strip().lower()[:200]
         if key:
-            headers[key] = (*headers.get(key, ()), decode_header_value(value))
+            values.setdefault(key, []).append(decode_header_value(value))
+    headers = {key: tuple(found) for key, found in values.items()}
+    envelope = _envelope(root)
+    # collected before the walk decodes payloads, as mail-parser collected them:
+    # decoding adds defects of its own (bad base64 ...), which it never reported
+    part_defects = _part_defects(root)
 
     walk = _Walk()
     _walk(root, walk, 0, False)
     body = _body(walk)
     content_type = content_type_of(root)
 
-    senders = _addresses(parsed.from_)
+    senders = _addresses(envelope.addresses.get("from"))
     from_name, from_addr = senders[0] if senders else (None, None)
     if from_addr is None and headers.get("from"):
         fallback = email.utils.parseaddr(headers["from"][0])
         from_name, from_addr = fallback[0] or None, (fallback[1].lower() or None)
-    delivered = [a for _, a in _addresses(parsed.delivered_to)]
+    delivered = [a for _, a in _addresses(envelope.addresses.get("delivered-to"))]
     delivered += _header_addresses(headers, "x-original-to", "envelope-to")
-    date = parsed.date
-    if isinstance(date, datetime):
+    date = envelope.date
+    if date is not None:
         date = date.replace(tzinfo=UTC) if date.tzinfo is None else date.astimezone(UTC)
-    else:
-        date = None
     message_ids = _ids(headers.get("message-id", ())[:1])
     report = _delivery_report(headers, content_type, from_addr, walk, body)
 
-    defects = list(dict.fromkeys([*walk.defects, *_defects(parsed)]))[:MAX_DEFECTS]
+    found = [*envelope.defects, *part_defects]
+    defects = list(dict.fromkeys([*walk.defects, *(_one_line(d, 200) for d in found)]))
+    defects = defects[:MAX_DEFECTS]
     message = ParsedMessage(
         message_id=message_ids[0] if message_ids else None,
         in_reply_to=_ids(headers.get("in-reply-to", ())),
         references=_ids(headers.get("references", ())),
         from_addr=from_addr,
         from_name=from_name or None,
-        to=tuple(dict.fromkeys(a for _, a in _addresses(parsed.to))),
-        cc=tuple(dict.fromkeys(a for _, a in _addresses(parsed.cc))),
+        to=tuple(dict.fromkeys(a for _, a in _addresses(envelope.addresses.get("to")))),
+        cc=tuple(dict.fromkeys(a for _, a in _addresses(envelope.addresses.get("cc")))),
         delivered_to=tuple(dict.fromkeys(delivered)),
         subject=(headers.get("subject") or ("",))[0][:2000],
         date=date,
