@@ -26,10 +26,13 @@ acknowledgement, other. An auto-reply or an acknowledgement is never a response.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from itertools import accumulate, repeat
+from operator import add
+from typing import Any, NamedTuple
 
 from foibot.domain.message import ParsedMessage
 
@@ -503,6 +506,25 @@ _RIGHTS_KEYWORDS = (
     "unhappy", "dissatisf", "not happy", "not satisf", "right", "review", "commissioner",
     "complain", "appeal", "exhausted", "working days",
 )  # fmt: skip
+# Every RIGHTS match holds one of _RIGHTS_KEYWORDS, and one of these (longer, so found
+# faster; in text of plain case they are just as sure to pass no rights wording by).
+_RIGHTS_WORDS = (
+    "if you are ", "unhappy", "dissatisf", "right ", "review", "information commissioner",
+    "complain to the", "having exhausted", "wish to ", " working days",
+)  # fmt: skip
+_ALL_KEYWORDS = frozenset(
+    {*(k for words in _KEYWORDS.values() for k in words), *_RIGHTS_KEYWORDS, *_RIGHTS_WORDS}
+)
+# For a keyword holding others ("not held"), the longest of them ("not "): only the
+# sentences holding that one can hold it.
+_SHORTER_KEYWORD = {
+    word: max(shorter, key=len)
+    for word, shorter in (
+        (word, [k for k in sorted(_ALL_KEYWORDS) if k != word and k in word])
+        for word in _ALL_KEYWORDS
+    )
+    if shorter
+}
 REVIEW_CONTEXT = _rx(
     r"\b(?:internal review|review of (?:the|our|your) (?:handling|response|decision|"
     r"original)|reviewed the handling|review request|request for a review)\b"
@@ -529,12 +551,45 @@ AUTO_SUBJECT = _rx(
 REGULATOR_DOMAINS = ("ico.org.uk", "itspublicknowledge.info", "foi.scot", "ico.gsi.gov.uk")
 
 # ------------------------------------------------------------------ text handling
+#
+# Speed (classification runs on every incoming message): most of the patterns below
+# may start at any line start, or start with a lookbehind, so a regex scan tries them
+# at every character of a council letter. Where a pattern can only match text holding
+# some word, that word is looked for first with ``str.find`` (fast), and the pattern is
+# only run where it can match; where a pattern can be written to start with a fixed
+# character, the regex engine skips straight to those characters. Each such rewrite
+# gives exactly the matches of the pattern it stands for (tests/domain/
+# test_classify_fast_paths.py checks them against the plain versions).
+
+# A case-insensitive pattern also matches "i" to "ı" and "İ" and "s" to "ſ", which
+# ``str.lower`` does not map to "i" and "s" ("İ".lower() is even two characters long).
+# In text without them, "word in text.lower()" is true wherever a case-insensitive
+# pattern could find the word, and positions in ``text.lower()`` are positions in
+# ``text``: the word pre-checks rely on that and are skipped for other text.
+_ODD_CASE = ("\u0130", "\u0131", "\u017f")
+
+
+def _plain_case(text: str) -> bool:
+    return text.isascii() or not any(c in text for c in _ODD_CASE)
+
+
+def _positions(lower: str, words: Iterable[str]) -> list[int]:
+    """Where ``words`` occur (by word, then in order)."""
+    found = []
+    for word in words:
+        i = lower.find(word)
+        while i != -1:
+            found.append(i)
+            i = lower.find(word, i + 1)
+    return found
+
 
 _QUOTE_HEADER = re.compile(
     r"^[ \t]*(?:-{2,}[ \t]*Original Message[ \t]*-{2,}.*$|_{8,}[ \t]*$|On [^\n]{4,300}"
     r" wrote:[ \t]*$|From:[ \t][^\n]+\n(?:[^\n]+\n){0,3}?[ \t]*(?:Sent|Date):[ \t][^\n]+$)",
     re.IGNORECASE | re.MULTILINE,
 )
+_QUOTE_HEADER_WORDS = ("original message", "________", "wrote:", "from:")  # one is in any match
 _FORWARD_MARK = re.compile(
     r"^[ \t]*(?:-{2,}[ \t]*Forwarded message[ \t]*-{2,}|Begin forwarded message:)",
     re.IGNORECASE | re.MULTILINE,
@@ -545,24 +600,43 @@ _QUOTED_REQUEST_START = _rx(
     r"(?:for the following information\s*:|^\s*you (?:asked|requested|wrote)(?: for)?\s*:|"
     r"^\s*your request(?: was| read)?\s*:|^\s*(?:in your request )?you asked:?\s*$)"
 )
-_QUOTED_REQUEST_END = re.compile(
-    r"(?:^\W*(?:response|our response|answer|reply|decision)\W*$|we have (?:processed|"
-    r"considered|dealt with) (?:this|your) request under|^\W*(?:the (?:council|authority)|we|"
-    r"i can confirm (?:that )?(?:the council|we))\b[^\n]{0,60}\b(?:holds?|does not hold|do not"
-    r" hold)\b)",
+# Where the repeated questions end: a line saying "Response" (or "Answer" ...), "We have
+# processed this request under ...", or a line starting "The council holds ...". Two
+# patterns, so that each starts with a fixed character: the line ones are written from
+# the newline before the line.
+_QUOTED_REQUEST_END_LINE = re.compile(
+    r"\n(?:\W*(?:response|our response|answer|reply|decision)\W*$|\W*(?:the (?:council|"
+    r"authority)|we|i can confirm (?:that )?(?:the council|we))\b[^\n]{0,60}\b(?:holds?|"
+    r"does not hold|do not hold)\b)",
     re.IGNORECASE | re.MULTILINE,
 )
+_QUOTED_REQUEST_END_ANYWHERE = re.compile(
+    r"we have (?:processed|considered|dealt with) (?:this|your) request under", re.IGNORECASE
+)
+# Sentences end after ".", "!" or "?" and white space, at a blank line, and at a line
+# break before a list item ("- ", "1. ", "a) "). That is
+#     (?<=[.!?])\s+|\n\s*\n|\n(?=\s*(?:[-*•]|\d{1,2}[a-z]?[.)]|[a-h][.)])\s)
+# written to start with the character the break comes after (which it captures, to
+# give a ".", "!" or "?" back to its sentence), so that the scan skips to those.
 _SENTENCE_END = re.compile(
-    r"(?<=[.!?])\s+|\n\s*\n|\n(?=\s*(?:[-*•]|\d{1,2}[a-z]?[.)]|[a-h][.)])\s)"
+    r"([.!?\n])(?:(?<=[.!?])\s+|(?<=\n)\s*\n|(?<=\n)(?=\s*(?:[-*•]|\d{1,2}[a-z]?[.)]|"
+    r"[a-h][.)])\s))"
 )
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-']+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+_DIGIT = re.compile(r"\d")
 
 
 def strip_quoted_history(body: str, subject: str = "") -> str:
     """The message's own words: quoted history cut off, "> " lines dropped. In a
     forwarded message the forwarded part is kept and what *it* quotes is cut."""
-    forward = _FORWARD_MARK.search(body)
-    headers = list(_QUOTE_HEADER.finditer(body))
+    lower = body.lower()
+    checked = _plain_case(body)
+    forward = _FORWARD_MARK.search(body) if not checked or "forwarded message" in lower else None
+    headers = (
+        list(_QUOTE_HEADER.finditer(body))
+        if not checked or any(w in lower for w in _QUOTE_HEADER_WORDS)
+        else []
+    )
     merged: list[re.Match[str]] = []
     for h in headers:  # "____" then "From: ... Sent: ..." is one separator
         if merged and h.start() - merged[-1].end() < 80:
@@ -580,23 +654,53 @@ def strip_quoted_history(body: str, subject: str = "") -> str:
     elif merged:
         cut_at = merged[0].start()
     own = body if cut_at is None else body[:cut_at]
-    return "\n".join(line for line in own.splitlines() if not line.lstrip().startswith(">"))
+    lines = own.splitlines()
+    if ">" in own:
+        lines = [line for line in lines if ">" not in line or not line.lstrip().startswith(">")]
+    return "\n".join(lines)
 
 
-def _without_quoted_request(text: str) -> str:
+def _without_quoted_request(text: str, lower: str | None = None) -> str:
     """Drops the requester's questions that a response repeats before answering,
-    when the response marks where they end ("We have processed this request ...")."""
-    start = _QUOTED_REQUEST_START.search(text)
+    when the response marks where they end ("We have processed this request ...").
+    (``lower``: ``text.lower()``, when the caller has it.)"""
+    # The "^" alternatives can only match at the very start (no MULTILINE): elsewhere
+    # only "for the following information" can, so the search starts where that is.
+    plain_case = _plain_case(text)
+    if plain_case and lower is None:
+        lower = text.lower()
+    start = _QUOTED_REQUEST_START.match(text)
+    if start is None:
+        if lower is not None and plain_case:
+            at = lower.find("for the following information")
+            start = _QUOTED_REQUEST_START.search(text, at) if at != -1 else None
+        else:
+            start = _QUOTED_REQUEST_START.search(text)
     if start is None:
         return text
-    end = _QUOTED_REQUEST_END.search(text, start.end())
-    if end is None:
+    ends = []
+    # (a line starting right at start.end() has its newline just before)
+    line = _QUOTED_REQUEST_END_LINE.search(text, start.end() - 1)
+    if line is not None:
+        ends.append(line.start() + 1)  # where the line starts
+    if lower is not None and plain_case:  # tried only where "we have " is
+        at = lower.find("we have ", start.end())
+        while at != -1:
+            anywhere = _QUOTED_REQUEST_END_ANYWHERE.match(text, at)
+            if anywhere is not None:
+                ends.append(at)
+                break
+            at = lower.find("we have ", at + 1)
+    else:
+        anywhere = _QUOTED_REQUEST_END_ANYWHERE.search(text, start.end())
+        if anywhere is not None:
+            ends.append(anywhere.start())
+    if not ends:
         return text
-    return text[: start.end()] + "\n\n" + text[end.start() :]
+    return text[: start.end()] + "\n\n" + text[min(ends) :]
 
 
-@dataclass(frozen=True)
-class _Sentence:
+class _Sentence(NamedTuple):
     text: str  # normalised for the rules: straight apostrophes, contractions expanded
     rights: bool
     question: bool
@@ -626,16 +730,118 @@ _CONTRACTIONS = {
 _CONTRACTION = re.compile(
     r"\b(" + "|".join(re.escape(c) for c in _CONTRACTIONS) + r")\b", re.IGNORECASE
 )
+# every contraction ends so: a cheap test that spares the slow pattern most apostrophes
+_CONTRACTION_END = re.compile(r"'(?:ve|ll|re|m|t)\b", re.IGNORECASE)
 
 
 def _normalise(text: str) -> str:
     if "\u2019" not in text and "'" not in text and "\u2018" not in text:
         return text
     text = text.replace("\u2019", "'").replace("\u2018", "'")
+    if not _CONTRACTION_END.search(text):
+        return text
     return _CONTRACTION.sub(lambda m: _CONTRACTIONS[m.group(1).lower()], text)
 
 
-_ALL_KEYWORDS = tuple(sorted({k for words in _KEYWORDS.values() for k in words}))
+def _starts(parts: list[str]) -> list[int]:
+    """Where each of ``parts`` starts in "\\n".join(parts) (and one past the end)."""
+    return list(map(add, accumulate(map(len, parts), initial=0), range(len(parts) + 1)))
+
+
+def _normalise_all(sentences: list[str]) -> list[str]:
+    """``_normalise`` of each sentence: only those with an apostrophe need it."""
+    whole = "\n".join(sentences)  # (a sentence holds no newline)
+    apostrophes = sorted(
+        i for quote in ("'", "\u2019", "\u2018") for i in _positions(whole, (quote,))
+    )
+    if not apostrophes:
+        return sentences
+    texts = list(sentences)
+    starts = _starts(sentences)
+    for n in dict.fromkeys(bisect_right(starts, i) - 1 for i in apostrophes):
+        texts[n] = _normalise(texts[n])
+    return texts
+
+
+class _Index:
+    """Which of some sentences hold a word (in lower case). Their text is kept in one
+    string, so that a word is looked for with one ``str.find`` over the message rather
+    than one per sentence."""
+
+    def __init__(
+        self,
+        lowers: list[str],
+        numbers: list[int] | None = None,
+        present: frozenset[str] | None = None,
+        whole: str | None = None,
+    ) -> None:
+        self.lowers = lowers
+        self._numbers = numbers  # the sentences' numbers in the message (default 0, 1 ...)
+        # (``whole``: this, when the caller has it; a sentence holds no newline)
+        self._whole = "\n".join(lowers) if whole is None else whole
+        # where each sentence starts in ``_whole`` (and one past the end)
+        self._starts = _starts(lowers)
+        self._word: dict[str, list[int]] = {}
+        self._words: dict[tuple[str, ...], list[int]] = {}
+        # (if known: the keywords that may be present, a superset of those that are)
+        self.present = present
+
+    @classmethod
+    def of_message(cls, whole: str) -> _Index:
+        """The index of all the sentences of a message (their lower case text joined by
+        newlines). For short text (most mail), one pass over all the keywords costs less
+        than a call per keyword asked about."""
+        index = cls(whole.split("\n") if whole else [], whole=whole)
+        if len(index._whole) < 800:
+            index.present = frozenset(filter(index._whole.__contains__, _ALL_KEYWORDS))
+        return index
+
+    def holding(self, words: tuple[str, ...]) -> list[int]:
+        """The numbers of the sentences holding one of ``words``, in order."""
+        found = self._words.get(words)
+        if found is None:
+            if len(words) == 1:
+                found = self._holding(words[0])
+            else:
+                found = sorted({i for word in words for i in self._holding(word)})
+            if self._numbers is not None:
+                found = [self._numbers[i] for i in found]
+            self._words[words] = found
+        return found
+
+    def matching(self, pattern: re.Pattern[str]) -> list[int]:
+        """The numbers of the sentences where ``pattern`` (which cannot match a newline)
+        matches their lower case text, in order."""
+        found = dict.fromkeys(
+            bisect_right(self._starts, m.start()) - 1 for m in pattern.finditer(self._whole)
+        )
+        return [i if self._numbers is None else self._numbers[i] for i in found]
+
+    def holds_any(self, words: Iterable[str]) -> bool:
+        if self.present is not None and self.present.isdisjoint(words):
+            return False
+        return any(self._holding(word) for word in words)
+
+    def _holding(self, word: str) -> list[int]:
+        found = self._word.get(word)
+        if found is None:
+            base = _SHORTER_KEYWORD.get(word)
+            if self.present is not None and word in _ALL_KEYWORDS and word not in self.present:
+                found = []
+            elif base is not None:
+                # only the sentences holding a keyword that this one holds need looking at
+                lowers = self.lowers
+                found = [i for i in self._holding(base) if word in lowers[i]]
+            else:
+                found = []
+                whole, starts = self._whole, self._starts
+                i = whole.find(word)
+                while i != -1:
+                    n = bisect_right(starts, i) - 1
+                    found.append(n)
+                    i = whole.find(word, starts[n + 1])  # on to the next sentence
+            self._word[word] = found
+        return found
 
 
 class _Sentences(list[_Sentence]):
@@ -643,42 +849,105 @@ class _Sentences(list[_Sentence]):
     (the outcome rules ask again what the kind rules already asked), with an index of
     which sentences hold which keyword, so that a rule is only tried where it can match."""
 
-    cache: dict[tuple[int, bool, int], list[tuple[str, str]]]
-    where: dict[str, list[int]] | None = None
+    def __init__(
+        self, sentences: Iterable[_Sentence], plain_case: bool, present: frozenset[str] | None
+    ) -> None:
+        super().__init__(sentences)
+        self.cache: dict[tuple[int, bool, int], list[tuple[str, str]]] = {}
+        self.plain_case = plain_case  # see ``_plain_case``
+        # Rules skip the review-rights sentences, and questions unless ``questions_ok``:
+        # the indexes hold only the sentences that count (less text to look through).
+        self._present = present
+        self._counted: _Index | None = None
+        self._answerable: _Index | None = None
 
-    def candidates(self, rule: _Rule) -> Iterable[int]:
+    @property
+    def counted(self) -> _Index:
+        """The index of the sentences that count for most rules."""
+        if self._counted is None:
+            numbers = [i for i, s in enumerate(self) if not s.rights and not s.question]
+            self._counted = _Index([self[i].lower for i in numbers], numbers, self._present)
+        return self._counted
+
+    @property
+    def answerable(self) -> _Index:
+        """The index of the sentences that count for rules that read questions too."""
+        if self._answerable is None:
+            numbers = [i for i, s in enumerate(self) if not s.rights]
+            self._answerable = _Index([self[i].lower for i in numbers], numbers, self._present)
+        return self._answerable
+
+    def candidates(self, rule: _Rule) -> list[_Sentence]:
+        """The sentences ``rule`` may match (those holding one of its keywords)."""
         if not PRECHECK or not rule.keywords:
-            return range(len(self))
-        if self.where is None:
-            whole = "\n".join(s.lower for s in self)
-            present = [k for k in _ALL_KEYWORDS if k in whole]
-            index: dict[str, list[int]] = {k: [] for k in present}
-            for i, sentence in enumerate(self):
-                for k in present:
-                    if k in sentence.lower:
-                        index[k].append(i)
-            self.where = index
-        if len(rule.keywords) == 1:
-            return self.where.get(rule.keywords[0], ())
-        found: set[int] = set()
-        for k in rule.keywords:
-            found.update(self.where.get(k, ()))
-        return sorted(found)
+            return self
+        if self._present is not None and self._present.isdisjoint(rule.keywords):
+            return []
+        index = self.answerable if rule.questions_ok else self.counted
+        return [self[i] for i in index.holding(rule.keywords)]
+
+    def may_match(self, rules: Iterable[_Rule]) -> bool:
+        """False if no sentence holds a keyword of any of the rules (short mail)."""
+        words, questions_ok = _family_words(rules)
+        if not PRECHECK or not words:
+            return True
+        return (self.answerable if questions_ok else self.counted).holds_any(words)
+
+    def head(self, n: int) -> _Sentences:
+        """The first ``n`` sentences."""
+        if len(self) <= n:
+            return self
+        return _Sentences(self[:n], self.plain_case, self._present)
+
+
+# (how a sentence end found by _SENTENCE_END is written back when sentences are joined
+# with " \x00 ": a ".", "!" or "?" stays with its sentence, a newline goes)
+_JOIN_AFTER = {end: ("" if end == "\n" else end) + " \x00 " for end in ".!?\n"}
 
 
 def _sentences(text: str) -> _Sentences:
-    lines = [ln for ln in text.splitlines() if not _BOLD_LINE.match(ln)]
-    out = _Sentences()
-    out.cache = {}
-    for chunk in _SENTENCE_END.split("\n".join(lines)):
-        flat = " ".join(chunk.replace("*", " ").replace("\\", " ").split())
-        if not flat:
-            continue
-        text = _normalise(flat)
-        lower = text.lower()
-        rights = any(k in lower for k in _RIGHTS_KEYWORDS) and bool(RIGHTS.search(text))
-        out.append(_Sentence(text, rights, flat.endswith("?"), flat, lower))
-    return out
+    if "**" in text:
+        lines = [ln for ln in text.splitlines() if "**" not in ln or not _BOLD_LINE.match(ln)]
+    else:
+        lines = text.splitlines()
+    joined = "\n".join(lines)
+    parts = _SENTENCE_END.split(joined)  # sentence, the character it ended on, sentence ...
+    if "\x00" not in joined:
+        # Every sentence is flattened (white space runs made one space, "*" and "\"
+        # dropped) with one string operation over them all rather than one per sentence:
+        # they are joined by a character no sentence holds (" \x00 " is a word of its own)
+        # and split again after.
+        parts[1::2] = map(_JOIN_AFTER.__getitem__, parts[1::2])
+        flat_all = " ".join("".join(parts).replace("*", " ").replace("\\", " ").split())
+        shown = list(filter(None, map(str.strip, flat_all.split("\x00"))))
+    else:
+        chunks = parts[::2]
+        for i, end in enumerate(parts[1::2]):
+            if end != "\n":
+                chunks[i] += end
+        shown = [
+            flat
+            for flat in (" ".join(c.replace("*", " ").replace("\\", " ").split()) for c in chunks)
+            if flat
+        ]
+    texts = _normalise_all(shown)
+    index = _Index.of_message("\n".join(texts).lower())
+    lowers = index.lowers
+    plain_case = _plain_case(joined)
+    rights = [False] * len(texts)
+    for i in index.holding(_RIGHTS_WORDS if plain_case else _RIGHTS_KEYWORDS):
+        rights[i] = RIGHTS.search(texts[i]) is not None
+    questions = [s.endswith("?") for s in shown]
+    return _Sentences(
+        # (tuple.__new__ makes each _Sentence without a Python call)
+        map(
+            tuple.__new__,
+            repeat(_Sentence),
+            zip(texts, rights, questions, shown, lowers, strict=True),
+        ),
+        plain_case,
+        index.present,
+    )
 
 
 def _short(text: str, limit: int = 200) -> str:
@@ -694,16 +963,20 @@ def _find(
 ) -> list[tuple[str, str]]:
     """(rule name, sentence) for the sentences that count and that a rule matches (at
     most ``per_rule`` per rule)."""
-    cache = sentences.cache if isinstance(sentences, _Sentences) else None
+    indexed = sentences if isinstance(sentences, _Sentences) else None
     family = (id(rules), skip_conditional, per_rule)
-    if cache is not None and family in cache:
-        return cache[family]
+    if indexed is not None and family in indexed.cache:
+        return indexed.cache[family]
     hits: list[tuple[str, str]] = []
+    if indexed is not None and not indexed.may_match(rules):
+        indexed.cache[family] = hits
+        return hits
+    plain = indexed is not None and indexed.plain_case
     seen: set[str] = set()
     for rule in rules:
         found = 0
         if isinstance(sentences, _Sentences):
-            candidates: Iterable[_Sentence] = (sentences[i] for i in sentences.candidates(rule))
+            candidates: list[_Sentence] = sentences.candidates(rule)
         else:
             candidates = [
                 s
@@ -716,11 +989,7 @@ def _find(
             m = rule.pattern.search(s.text)
             if m is None:
                 continue
-            if (
-                skip_conditional
-                and not rule.conditional_ok
-                and CONDITIONAL.search(s.text[: m.start()])
-            ):
+            if skip_conditional and not rule.conditional_ok and _conditional(s, m.start(), plain):
                 continue
             key = f"{rule.name}|{s.text}"
             if key not in seen:
@@ -729,9 +998,49 @@ def _find(
                 found += 1
             if found >= per_rule:
                 break
-    if cache is not None:
-        cache[family] = hits
+    if indexed is not None:
+        indexed.cache[family] = hits
     return hits
+
+
+# Every CONDITIONAL match holds one of these.
+_CONDITIONAL_WORDS = (
+    "if", "unless", "whether", "in the event", "in case", "where", "should", "may ", "might ",
+)  # fmt: skip
+
+
+def _conditional(sentence: _Sentence, end: int, plain_case: bool) -> bool:
+    """Whether the sentence is conditional before ``end`` (where a rule matched)."""
+    if plain_case:  # (most are not, and these words show it faster than the pattern)
+        before = sentence.lower[:end]
+        if not any(word in before for word in _CONDITIONAL_WORDS):
+            return False
+    return CONDITIONAL.search(sentence.text[:end]) is not None
+
+
+def _keywords_of(rules: Iterable[_Rule]) -> tuple[tuple[str, ...], bool]:
+    """Every keyword of the rules, or () if a rule has none (is always tried), and
+    whether one reads questions too."""
+    rules = tuple(rules)
+    questions_ok = any(rule.questions_ok for rule in rules)
+    if not all(rule.keywords for rule in rules):
+        return (), questions_ok
+    return tuple(dict.fromkeys(k for rule in rules for k in rule.keywords)), questions_ok
+
+
+# The keywords of each rule family (module constants: their ids stay theirs).
+_FAMILY_WORDS = {
+    id(family): _keywords_of(family)
+    for family in (
+        REVIEW_RESPONSE, REVIEW_ACK, FEE, CLARIFICATION, EXTENSION, RESPONSE_FINAL, NOT_HELD,
+        REFUSAL, PARTIAL, ACK, AUTO_BODY,
+    )
+}  # fmt: skip
+
+
+def _family_words(rules: Iterable[_Rule]) -> tuple[tuple[str, ...], bool]:
+    found = _FAMILY_WORDS.get(id(rules))
+    return _keywords_of(rules) if found is None else found
 
 
 def _phrases(hits: list[tuple[str, str]]) -> tuple[str, ...]:
@@ -818,13 +1127,85 @@ def _anchors(lower: str, words: Iterable[str], limit: int = 40) -> list[int]:
 _RECEIVED_WORDS = ("receiv", "receipt", "dated", "sent on", "made on", " of ")
 
 
+# The words each of the _RECEIVED patterns cannot match without.
+_RECEIVED_NEEDS = (
+    ("received", "receipt"),
+    ("received",),
+    ("received", "receipt"),
+    ("request", "mail", "letter"),
+)
+
+
 def received_date(text: str) -> tuple[date | None, str | None]:
     """The date the authority says it received the request, and the phrase."""
+    return _received_date(text, text.lower())
+
+
+def _received_date(text: str, lower_text: str) -> tuple[date | None, str | None]:
+    # Every match holds a digit (the date) and its pattern's words: text without them is
+    # not searched, nor are the (many) windows without them.
+    checked = _plain_case(text)
+    if _DIGIT.search(text) is None or (checked and not _may_say_received(lower_text)):
+        return None, None
+    if checked and len(text) > 2 * _RECEIVED_HEAD:
+        # Letters say when they received the request near their start. The windows
+        # wholly within the (flattened) start of the text are the first windows of the
+        # whole text, the same ones, as long as the rarer anchor words leave room for
+        # 60 " of " under the limit of 240 in _anchors: if the first pattern gives a date
+        # in one of them, that is the answer, and the rest of the text need not be read.
+        space = _SPACE.search(text, _RECEIVED_HEAD)
+        if space is not None:
+            found = _received_in(text[: space.start()], checked, _RECEIVED[:1], head=True)
+            # ("rece" is in "receiv" and "receipt", "sent on" and "made on" are flattened)
+            rare = sum(lower_text.count(w) for w in ("rece", "dated", "sent", "made"))
+            if found[0] is not None and rare <= 180:
+                return found
+    return _received_in(text, checked, _RECEIVED)
+
+
+_AFTER_REQUEST = re.compile(r"\s+(?:dated|of|sent|made)")
+
+
+def _may_say_received(lower: str) -> bool:
+    """Whether a _RECEIVED pattern can match (in text of plain case): all but the last
+    need "received" or "receipt", and that one "request", "mail" or "letter" followed by
+    "dated", "of", "sent on" or "made on"."""
+    if "received" in lower or "receipt" in lower:
+        return True
+    for word in ("request", "mail", "letter"):
+        i = lower.find(word)
+        while i != -1:
+            if _AFTER_REQUEST.match(lower, i + len(word)):
+                return True
+            i = lower.find(word, i + 1)
+    return False
+
+
+_RECEIVED_HEAD = 1500  # characters
+_SPACE = re.compile(r"\s")
+
+
+def _received_in(
+    text: str, checked: bool, patterns: Iterable[re.Pattern[str]], head: bool = False
+) -> tuple[date | None, str | None]:
+    """``received_date`` with ``patterns``; with ``head``, only in the windows that end
+    within ``text`` (the start of a longer text, cut at white space)."""
     flat = " ".join(text.split())
     lower = flat.lower()
     windows = [(max(0, p - 130), p + 90) for p in _anchors(lower, _RECEIVED_WORDS, 60)]
-    for pattern in _RECEIVED:
+    if head:
+        windows = [(start, end) for start, end in windows if end <= len(flat)]
+    for pattern, needs in zip(patterns, _RECEIVED_NEEDS, strict=False):
+        words_at = sorted(_positions(lower, needs)) if checked else None
+        if words_at == []:
+            continue
         for start, end in windows:
+            if words_at is not None:
+                i = bisect_left(words_at, start)
+                if i == len(words_at) or words_at[i] >= end:
+                    continue
+            if _DIGIT.search(flat, start, end) is None:
+                continue
             for m in pattern.finditer(flat, start, end):
                 when = _to_date(m)
                 if when is not None:
@@ -838,12 +1219,20 @@ _REVIEW_ANCHORS = ("review", "dissatisf", "unhappy", "not satisfied", "complain"
 def review_address(text: str) -> tuple[str | None, str | None]:
     """The address to ask for an internal review: the first email address (not a
     regulator's) within a few lines after the review-rights wording."""
-    lower = text.lower()
+    return _review_address(text, text.lower())
+
+
+def _review_address(text: str, lower: str) -> tuple[str | None, str | None]:
     if "@" not in lower:
         return None, None
     for start in _anchors(lower, _REVIEW_ANCHORS):
+        if text.find("@", start, start + 700) == -1:
+            continue  # no address in this window (the usual case)
         window = text[start : start + 700]
-        for e in _EMAIL.finditer(window):
+        # (no address starts before the white space preceding the first "@")
+        at = window.find("@")
+        from_ = max(window.rfind(" ", 0, at), window.rfind("\n", 0, at)) + 1
+        for e in _EMAIL.finditer(window, from_):
             address = e.group(0).strip(".'").lower()
             domain = address.rpartition("@")[2]
             if any(domain == d or domain.endswith("." + d) for d in REGULATOR_DOMAINS):
@@ -868,8 +1257,16 @@ _CITED_SECTIONS = {"12", "14", *(str(n) for n in range(21, 45)), "22A"}
 _CITED_REGULATIONS = {"12", "13"}
 
 
+# In lower case, every match of _SECTION or _REGULATION holds this ("s 40", "s.40",
+# "section 40", "regulation 12", "reg. 12"; a sentence's only white space is " "): one
+# pass over the message finds the few sentences that can cite a section.
+_CITATION_HINT = re.compile(r"[sgn]\.? ?\d")
+
+
 def cited_sections(sentences: list[_Sentence]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     found: dict[str, str] = {}
+    if isinstance(sentences, _Sentences) and sentences.plain_case:
+        sentences = [sentences[i] for i in sentences.counted.matching(_CITATION_HINT)]
     for s in sentences:
         if s.rights or s.question:
             continue
@@ -943,14 +1340,15 @@ def classify(message: ParsedMessage) -> Classification:
     evidence: dict[str, tuple[str, ...]] = {}
     own_body = strip_quoted_history(message.text, message.subject)
     own = "\n\n".join([own_body, *(a.text for a in message.attachments if a.text)])
-    sentences = _sentences(_without_quoted_request(own))
+    own_lower = own.lower()
+    sentences = _sentences(_without_quoted_request(own, own_lower))
     ignored = [s for s in sentences if s.rights]
     if ignored:
         evidence["ignored"] = tuple(
             f"review-rights wording: {_short(s.shown, 120)}" for s in ignored[:3]
         )
-    received_on, received_phrase = received_date(own)
-    address, address_phrase = review_address(own)
+    received_on, received_phrase = _received_date(own, own_lower)
+    address, address_phrase = _review_address(own, own_lower)
     if received_phrase:
         evidence["received_on"] = (received_phrase,)
     if address_phrase:
@@ -981,8 +1379,10 @@ def classify(message: ParsedMessage) -> Classification:
         return result(_Decision("auto_reply", ["read receipt (disposition-notification)"]))
 
     auto, auto_replied = auto_signals(message)
-    auto_body = _phrases(_find(AUTO_BODY, sentences[:12], skip_conditional=False))
-    if AUTO_SUBJECT.search(message.subject) or (auto and auto_body):
+    auto_subject = AUTO_SUBJECT.search(message.subject) is not None
+    # (what the opening says of an automatic message is only read where it can matter)
+    auto_body = _auto_body(sentences) if auto_subject or auto else ()
+    if auto_subject or (auto and auto_body):
         return result(_Decision("auto_reply", [*auto, *auto_body]))
 
     decision = _content_kind(message, sentences)
@@ -995,9 +1395,16 @@ def classify(message: ParsedMessage) -> Classification:
             decision.why[:0] = auto
             return result(decision)
         return result(_Decision("auto_reply", [*auto, *auto_body]))
-    if decision.kind == "other" and auto_body:
-        return result(_Decision("auto_reply", list(auto_body)))
+    if decision.kind == "other":
+        auto_body = _auto_body(sentences)
+        if auto_body:
+            return result(_Decision("auto_reply", list(auto_body)))
     return result(decision)
+
+
+def _auto_body(sentences: _Sentences) -> tuple[str, ...]:
+    """What the opening sentences say of an automatic message ("I am out of the office")."""
+    return _phrases(_find(AUTO_BODY, sentences.head(12), skip_conditional=False))
 
 
 @dataclass
@@ -1015,9 +1422,7 @@ def _content_kind(message: ParsedMessage, sentences: list[_Sentence]) -> _Decisi
         for kind, pattern in SUBJECT_RULES
         if pattern.search(subject)
     }
-    counted = [s for s in sentences if not s.rights and not s.question]
     review_subject = bool(REVIEW_CONTEXT.search(subject))
-    review_context = review_subject or any(REVIEW_CONTEXT.search(s.text) for s in counted)
 
     review_response = _find(REVIEW_RESPONSE, sentences)
     if review_response:
@@ -1030,19 +1435,20 @@ def _content_kind(message: ParsedMessage, sentences: list[_Sentence]) -> _Decisi
 
     final = _find(RESPONSE_FINAL, sentences)
     refusal = _find(REFUSAL, sentences)
-    for kind, rules in (
-        ("fee_notice", FEE),
-        ("clarification_request", CLARIFICATION),
-        ("extension_notice", EXTENSION),
-    ):
-        hits = _find(rules, sentences)
-        from_subject = [subject_kinds[kind]] if kind in subject_kinds else []
-        # A response that says what it holds or provides is a response, even if it
-        # mentions time, fees or asks a question on the way.
-        if hits and not final:
-            return _Decision(kind, [*_phrases(hits), *from_subject])
-        if from_subject and not hits and not final and not refusal:
-            return _Decision(kind, from_subject)
+    # A response that says what it holds or provides is a response, even if it
+    # mentions time, fees or asks a question on the way.
+    if not final:
+        for kind, rules in (
+            ("fee_notice", FEE),
+            ("clarification_request", CLARIFICATION),
+            ("extension_notice", EXTENSION),
+        ):
+            hits = _find(rules, sentences)
+            from_subject = [subject_kinds[kind]] if kind in subject_kinds else []
+            if hits:
+                return _Decision(kind, [*_phrases(hits), *from_subject])
+            if from_subject and not refusal:
+                return _Decision(kind, from_subject)
 
     if final or refusal:
         outcome, outcome_why = _outcome(sentences)
@@ -1055,16 +1461,25 @@ def _content_kind(message: ParsedMessage, sentences: list[_Sentence]) -> _Decisi
         why = list(_phrases(ack))
         if "acknowledgement" in subject_kinds:
             why.append(subject_kinds["acknowledgement"])
-        if review_context:
+        if review_subject or _review_context(sentences):
             return _Decision("review_acknowledgement", ["review context", *why])
         return _Decision("acknowledgement", why)
     not_held = _find(NOT_HELD, sentences)
     if not_held:
         return _Decision("response", list(_phrases(not_held)), "not_held", list(_phrases(not_held)))
-    if "response" in subject_kinds and counted:
+    if "response" in subject_kinds and any(not s.rights and not s.question for s in sentences):
         outcome, outcome_why = _outcome(sentences)
         return _Decision("response", [subject_kinds["response"]], outcome, outcome_why)
     return _Decision("other", [])
+
+
+def _review_context(sentences: list[_Sentence]) -> bool:
+    """Whether a sentence that counts speaks of an internal review."""
+    maybe: Iterable[_Sentence] = sentences
+    if isinstance(sentences, _Sentences) and sentences.plain_case:
+        # (REVIEW_CONTEXT cannot match without "review")
+        maybe = (sentences[i] for i in sentences.counted.holding(("review",)))
+    return any(REVIEW_CONTEXT.search(s.text) for s in maybe if not s.rights and not s.question)
 
 
 # "information not held, but best estimate is ...": an answer after all.

@@ -22,7 +22,8 @@ phone numbers, postcodes and the Acts' names ("FOIA 2000") are never taken.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from foibot.domain import references as ours
@@ -62,6 +63,11 @@ _SHAPED = re.compile(
     re.IGNORECASE,
 )
 
+_SEPARATORS = re.compile(r"[\s\-/_.:#]+")
+_SEPARATOR = re.compile(r"[\s\-/_.]")
+_PREFIXED = re.compile(r"([A-Z]+)(\d+)")
+_NOT_DIGIT = re.compile(r"\D")
+_YOUR_REF_BEFORE = re.compile(r"your\s+ref(?:erence)?\W*$")
 _DATE_LIKE = re.compile(r"^\d{1,2}([/.\-])\d{1,2}\1(?:\d{2}|\d{4})$")  # 11/02/2020, not 15/16-514
 _POSTCODE_OUTWARD = re.compile(r"^[A-Z]{1,2}\d[A-Z\d]?$", re.IGNORECASE)
 _OURS = re.compile(r"^FB[\s\-_:#]?[2-9A-HJKMNP-Z]{6,7}$", re.IGNORECASE)
@@ -81,9 +87,9 @@ class TheirRef:
 def normalise(token: str) -> str:
     """Upper case, separators unified to "-", prefix split from digits, leading zeros
     of numeric groups dropped. Idempotent."""
-    groups = [g for g in re.split(r"[\s\-/_.:#]+", token.upper()) if g]
+    groups = [g for g in _SEPARATORS.split(token.upper()) if g]
     if groups:
-        head = re.fullmatch(r"([A-Z]+)(\d+)", groups[0])
+        head = _PREFIXED.fullmatch(groups[0])
         if head:
             groups[0:1] = [head.group(1), head.group(2)]
     return "-".join(g.lstrip("0") or "0" if g.isdigit() else g for g in groups)
@@ -103,12 +109,12 @@ def variants(value: str) -> tuple[str, ...]:
 
 
 def _acceptable(token: str, value: str) -> bool:
-    compact = re.sub(r"[\s\-/_.]", "", token)
+    compact = _SEPARATOR.sub("", token)
     if _OURS.match(token.strip()) or ours.find_references(token):
         return False
     if _DATE_LIKE.match(token.strip()):
         return False
-    digits = re.sub(r"\D", "", token)
+    digits = _NOT_DIGIT.sub("", token)
     if compact.isdigit():
         # a bare number: long enough to be a reference, not a phone number or a year
         if len(digits.lstrip("0")) < 4 or (len(digits) >= 10 and digits.startswith("0")):
@@ -131,34 +137,107 @@ def _years_follow(y1: str, y2: str) -> bool:
 # whole text with the patterns (a council letter mentions "request" a lot).
 _LABEL_WORDS = ("ref", "case", "foi", "eir", "request", "enquiry")
 _SHAPE_WORDS = ("foi", "eir", "eis", "rfi", "cas-")
+# A labelled reference starts with "your" or with the first word of its label: within a
+# window the pattern is only tried where one of these is (rather than at every character;
+# tests/domain/test_classify_fast_paths.py checks that this finds what finditer finds).
+_LABEL_STARTS = (
+    "your", "our", "council", "authority", "ref", "case", "foi", "eir", "request", "enquiry",
+    "information",
+)  # fmt: skip
 _DIGIT = re.compile(r"\d")
+# A case-insensitive pattern also matches "i" to "ı" and "İ" and "s" to "ſ", which
+# ``str.lower`` does not map to "i" and "s" ("İ".lower() is even two characters long):
+# in text holding none of them, where ``text.lower()`` holds a word is exactly where a
+# case-insensitive pattern may find it.
+_ODD_CASE = ("\u0130", "\u0131", "\u017f")
 
 
 def _near(
-    lower: str, words: tuple[str, ...], before: int, after: int, digit_within: int = 30
+    lower: str,
+    words: tuple[str, ...],
+    before: int,
+    after: int,
+    found: dict[str, list[int]],
+    digit_within: int = 30,
 ) -> list[tuple[int, int]]:
     """Windows around each occurrence of ``words`` with a digit soon after the word (a
-    label ends within a few words: "Our reference number is 7706354")."""
+    label ends within a few words: "Our reference number is 7706354"). ``found``
+    remembers where each word is (a word may be asked for twice)."""
     windows = []
     for word in words:
-        i = lower.find(word)
-        while i != -1:
+        at = found.get(word)
+        if at is None:
+            at = found[word] = []
+            i = lower.find(word)
+            while i != -1:
+                at.append(i)
+                i = lower.find(word, i + 1)
+        for i in at:
             if _DIGIT.search(lower, i, i + digit_within):
                 windows.append((max(0, i - before), i + after))
-            i = lower.find(word, i + 1)
     return windows
 
 
 def _matches(
-    pattern: re.Pattern[str], text: str, windows: list[tuple[int, int]]
+    pattern: re.Pattern[str],
+    text: str,
+    windows: list[tuple[int, int]],
+    lower: str | None = None,
+    starts: tuple[str, ...] = (),
 ) -> list[re.Match[str]]:
+    """The matches of ``pattern`` in the windows. With ``lower`` (``text.lower()``, with
+    positions the same as ``text``'s), a match is only tried where one of ``starts``
+    is: the same matches as ``finditer`` if every match starts with one of them."""
     found: dict[int, re.Match[str]] = {}
+    # where one of ``starts`` is, found once over each stretch of overlapping windows
+    at = [] if lower is None else _positions(lower, starts, _stretches(windows))
     for start, end in windows:
-        for m in pattern.finditer(text, start, end):
+        for m in (
+            pattern.finditer(text, start, end)
+            if lower is None
+            else _finditer_at(pattern, text, start, end, at)
+        ):
             known = found.get(m.start())
             if known is None or m.end() > known.end():  # a window may cut a token short
                 found[m.start()] = m
     return [found[k] for k in sorted(found)]
+
+
+def _stretches(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The windows merged where they overlap."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(windows):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _positions(lower: str, words: tuple[str, ...], stretches: list[tuple[int, int]]) -> list[int]:
+    """Where ``words`` are within ``stretches``, in order."""
+    at = []
+    for start, end in stretches:
+        for word in words:
+            i = lower.find(word, start, end)
+            while i != -1:
+                at.append(i)
+                i = lower.find(word, i + 1, end)
+    return sorted(at)
+
+
+def _finditer_at(
+    pattern: re.Pattern[str], text: str, start: int, end: int, at: list[int]
+) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text, start, end)`` when matches can only start at the
+    positions ``at`` (and cannot be empty)."""
+    after = start
+    for i in at[bisect_left(at, start) : bisect_left(at, end)]:
+        if i >= after:
+            m = pattern.match(text, i, end)
+            if m is not None:
+                yield m
+                after = m.end()
 
 
 def extract(text: str) -> list[TheirRef]:
@@ -166,8 +245,19 @@ def extract(text: str) -> list[TheirRef]:
     (by normalised value). Labelled ones carry their label in ``phrase``."""
     found: dict[str, TheirRef] = {}
     hits: list[tuple[int, TheirRef]] = []
+    if _DIGIT.search(text) is None:
+        return []  # (every reference holds a digit)
     lower = text.lower()
-    for m in _matches(_LABELLED, text, _near(lower, _LABEL_WORDS, 15, 150)):
+    plain = text.isascii() or not any(c in text for c in _ODD_CASE)
+    words: dict[str, list[int]] = {}
+    labelled = _matches(
+        _LABELLED,
+        text,
+        _near(lower, _LABEL_WORDS, 15, 150, words),
+        lower if plain else None,
+        _LABEL_STARTS,
+    )
+    for m in labelled:
         if m.group("your"):
             continue
         token = m.group("token").strip()
@@ -176,7 +266,7 @@ def extract(text: str) -> list[TheirRef]:
             continue
         phrase = " ".join(m.group(0).split())
         hits.append((m.start(), TheirRef(value, token, phrase, True)))
-    windows = _near(lower, _SHAPE_WORDS, 2, 120)
+    windows = _near(lower, _SHAPE_WORDS, 2, 120, words)
     slash = lower.find("/")
     while slash != -1:
         if lower[slash - 2 : slash].isdigit() and lower[slash + 1 : slash + 3].isdigit():
@@ -191,7 +281,7 @@ def extract(text: str) -> list[TheirRef]:
             continue
         # "Your ref: FOI 123" is still ours to skip even when the shape matches
         before = text[max(0, m.start() - 20) : m.start()].lower()
-        if re.search(r"your\s+ref(?:erence)?\W*$", before):
+        if _YOUR_REF_BEFORE.search(before):
             continue
         hits.append((m.start(), TheirRef(value, token, token, False)))
     for _, ref in sorted(hits, key=lambda h: (h[0], not h[1].labelled)):
