@@ -260,16 +260,24 @@ class _TextOnly(HTMLParser):
             self.parts.append(data)
 
 
+# html2text writes Markdown: it puts a backslash before what Markdown would read as
+# markup in the text ("1\. " and "\- " at the start of a line, and a backslash before
+# a backslash that precedes punctuation). The body is read, quoted and searched as the
+# council wrote it ("1. The number of ..."): this undoes exactly that escaping (each
+# escape is a backslash before one of these characters).
+_MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!])")
+
+
 def html_to_text(html: str) -> tuple[str, str | None]:
-    """Text of an HTML body, converted by html2text, and a defect note when html2text
-    failed on it."""
+    """Text of an HTML body, converted by html2text (its Markdown escapes undone), and
+    a defect note when html2text failed on it."""
     converter = html2text.HTML2Text()
     converter.body_width = 0
     converter.ignore_images = True
     converter.ignore_emphasis = True
     converter.unicode_snob = True
     try:
-        return converter.handle(html[:MAX_TEXT]).strip(), None
+        return _MARKDOWN_ESCAPE.sub(r"\1", converter.handle(html[:MAX_TEXT])).strip(), None
     except Exception as exc:  # html2text on hostile markup
         fallback = _TextOnly()
         try:

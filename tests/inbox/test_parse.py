@@ -295,3 +295,17 @@ def test_raw_8bit_headers() -> None:
     assert (utf8.subject, utf8.from_name) == ("réponse – FOI", "René")
     latin = parse_message(b"From: a@example.gov.uk\r\nSubject: Caf\xe9 \x96 menu\r\n\r\nx")
     assert latin.subject == "Café – menu"  # not UTF-8: read as Windows-1252
+
+
+def test_html_bodies_are_plain_text_not_markdown() -> None:
+    """html2text escapes what Markdown would read as markup; the body is the council's
+    own characters, backslashes they wrote included."""
+    html = (
+        "<p>1. How many staff?</p><p>- 12 in 2018-19</p><p>+ 3 agency staff</p>"
+        "<p>Saved as S:\\FOI\\-2020\\x.docx (v1.2).</p>"
+    )
+    m = parse_message(raw_text(html.encode(), "", "text/html; charset=utf-8"))
+    assert m.text == (
+        "1. How many staff?\n\n- 12 in 2018-19\n\n+ 3 agency staff\n\n"
+        "Saved as S:\\FOI\\-2020\\x.docx (v1.2)."
+    )
