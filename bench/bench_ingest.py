@@ -2,13 +2,16 @@
 
 5,000 generated replies (acknowledgements, responses quoting the real council letters,
 HTML-only mail, auto-replies, a few PDF attachments, unmatched mail) against 1,000 open
-requests to 200 authorities. The pipeline (``ingest_raw``: raw bytes committed, parse,
-classify, match, store message + attachments + learned references, into SQLite in a
-temporary folder) is timed against ``mailparser.parse_from_bytes`` over the same bytes,
-in the same run. Target: the pipeline costs at most twice the bare parse.
+requests to 200 authorities. The pipeline as `inbox poll` and `inbox import` run it
+(``ingest_batch`` over batches of ``BATCH_MESSAGES``: raw bytes committed, parse,
+classify, match, store message + attachments + learned references + events, into SQLite
+in a temporary folder) is timed against ``mailparser.parse_from_bytes`` over the same
+bytes, in the same run. Target: the pipeline costs at most twice the bare parse.
 
 Run with ``python bench/bench_ingest.py`` (``--profile`` adds where the time goes;
-``--messages N`` for a quicker run). Prints figures only; nothing is asserted.
+``--messages N`` for a quicker run; ``--one-by-one`` files each message in its own
+transactions, with ``ingest_raw``, as when a single message arrives). Prints figures
+only; nothing is asserted.
 """
 
 from __future__ import annotations
