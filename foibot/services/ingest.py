@@ -100,11 +100,6 @@ _OUTCOME_COLUMNS = ("id", "message_id", "match_method", "kind", "outcome", "thei
                     "parse_error")  # fmt: skip
 
 
-def _outcome_of(row: Message, duplicate: bool) -> IngestOutcome:
-    reference = row.request.reference if row.request is not None else None
-    return _outcome({c: getattr(row, c) for c in _OUTCOME_COLUMNS}, reference, duplicate)
-
-
 def _outcome(row: Mapping[str, Any], reference: str | None, duplicate: bool) -> IngestOutcome:
     """The outcome for a stored message, from its columns (``_OUTCOME_COLUMNS``)."""
     return IngestOutcome(
@@ -121,12 +116,6 @@ def _outcome(row: Mapping[str, Any], reference: str | None, duplicate: bool) -> 
 
 
 # Built once: constructing SQLAlchemy statements per message cost more than running them.
-_IN_BY_SHA = select(Message.id).where(
-    Message.direction == "in", Message.raw_sha256 == bindparam("sha")
-)
-_IN_BY_MESSAGE_ID = select(Message.id).where(
-    Message.direction == "in", Message.message_id == bindparam("mid")
-)
 _RAW_INSERTS = {
     "sqlite": sqlite_insert(RawMessage).on_conflict_do_nothing(),
     "postgresql": postgresql_insert(RawMessage).on_conflict_do_nothing(),
@@ -136,16 +125,6 @@ _KNOWN_REFERENCES = select(TheirReference.value).where(
     TheirReference.request_id == bindparam("request"),
     TheirReference.value.in_(bindparam("values", expanding=True)),
 )
-
-
-def _stored(session: Session, sha256: str, message_id: str | None) -> Message | None:
-    """The incoming message already stored with these bytes or this Message-ID (each
-    looked up on its own unique index; the row is loaded only when there is one)."""
-    connection = session.connection()
-    found = connection.execute(_IN_BY_SHA, {"sha": sha256}).scalar() if sha256 else None
-    if found is None and message_id:
-        found = connection.execute(_IN_BY_MESSAGE_ID, {"mid": message_id}).scalar()
-    return session.get(Message, found) if found is not None else None
 
 
 # Messages filed per transaction by polling and importing: enough to spread the cost
@@ -255,9 +234,13 @@ def _file_one(db: Database, settings: Settings, item: _Pending) -> IngestOutcome
         except IntegrityError:
             with db.transaction() as session:
                 message_id = item.result.message.message_id if item.result is not None else None
-                done = _stored(session, item.digest, message_id)
+                done = _stored_by_digests(session, [item.digest]).get(item.digest)
+                if done is None and message_id:
+                    by_id = _stored_by_message_ids(session, [message_id])
+                    earlier = _outcomes_by_id(session, set(by_id.values()))
+                    done = earlier.get(by_id.get(message_id, -1))
                 if done is not None:
-                    return _outcome_of(done, duplicate=True)
+                    return done
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
@@ -400,7 +383,7 @@ def _file_batch(
         decided = _Filed(values, match.request, item.saved)
         if match.request is not None and classification.kind != "bounce":
             # (a bounce's text is our own returned message: nothing of theirs to learn)
-            decided.refs = _new_references(session, lookup, match.request, found_refs[n])
+            decided.refs = _new_references(lookup, match.request, found_refs[n])
         filed.append(decided)
 
     new = [f for f in filed if isinstance(f, _Filed) and f.same_as is None]
@@ -457,26 +440,33 @@ def _attachment_values(message_pk: int, saved: SavedAttachment) -> dict[str, Any
     }
 
 
+def _worth_learning(refs: Sequence[their_refs.TheirRef]) -> list[their_refs.TheirRef]:
+    """The authority's references from one message to learn: labelled ones first, at
+    most ``MAX_LEARNED_PER_MESSAGE``."""
+    return sorted(refs, key=lambda r: not r.labelled)[:MAX_LEARNED_PER_MESSAGE]
+
+
+def _known_on(session: Session, request_id: int, values: Sequence[str]) -> set[str]:
+    """Which of ``values`` are already learned on the request."""
+    rows = session.connection().execute(
+        _KNOWN_REFERENCES, {"request": request_id, "values": list(values)}
+    )
+    return set(rows.scalars())
+
+
 def _new_references(
-    session: Session,
     lookup: PrefetchedLookup,
     request: RequestRef,
     refs: Sequence[their_refs.TheirRef],
 ) -> list[their_refs.TheirRef]:
-    """The authority's references to learn on the request from this message (labelled
-    ones first, at most ``MAX_LEARNED_PER_MESSAGE``, none it knows already); the batch's
-    lookup is told, so that later messages in the batch are filed by them."""
-    ordered = sorted(refs, key=lambda r: not r.labelled)[:MAX_LEARNED_PER_MESSAGE]
+    """The references to learn on the request from this message (``_worth_learning``,
+    none it knows already); the batch's lookup is told, so that later messages in the
+    batch are filed by them."""
+    ordered = _worth_learning(refs)
     if not ordered:
         return []
     values = [r.value[:100] for r in ordered]
     known = lookup.known_references(request.id, values)
-    if known is None:
-        known = set(
-            session.connection()
-            .execute(_KNOWN_REFERENCES, {"request": request.id, "values": values})
-            .scalars()
-        )
     learned = []
     for ref, value in zip(ordered, values, strict=True):
         if value in known:
@@ -586,23 +576,22 @@ def _decided_values(
 def _learn_references(
     session: Session, request_id: int, refs: Sequence[their_refs.TheirRef], message_pk: int | None
 ) -> list[str]:
-    """Remembers the authority's references on the request (labelled ones first)."""
-    ordered = sorted(refs, key=lambda r: not r.labelled)[:MAX_LEARNED_PER_MESSAGE]
+    """Remembers the authority's references on the request (``_worth_learning``, none
+    it knows already), for filing by hand."""
+    ordered = _worth_learning(refs)
     if not ordered:
         return []
-    known = set(
-        session.connection()
-        .execute(_KNOWN_REFERENCES, {"request": request_id, "values": [r.value for r in ordered]})
-        .scalars()
-    )
+    known = _known_on(session, request_id, [r.value[:100] for r in ordered])
     learned = []
     for ref in ordered:
-        if ref.value in known:
+        value = ref.value[:100]
+        if value in known:
             continue
+        known.add(value)
         session.add(
             TheirReference(
                 request_id=request_id,
-                value=ref.value[:100],
+                value=value,
                 display=ref.display[:200],
                 message_id=message_pk,
                 created_at=utcnow(),

@@ -156,15 +156,16 @@ class PrefetchedLookup:
     each message is then answered from memory. A key that was not fetched goes to the
     database, so the answers are always those ``SqlRequestLookup`` would give.
 
-    What the batch itself writes and later messages in it must see is told with
-    ``learned``: a reference learned from one message files the next one that quotes it.
+    What the batch itself writes (at its end) and later messages in it must see is told
+    with ``learned``: a reference learned from one message files the next one that
+    quotes it. The authority references are therefore always answered from memory
+    (values not fetched yet are fetched first), where what was learned is.
     (Nothing else a batch writes changes these answers: filing never adds requests,
     outgoing messages, domains, or closes a request.)
     """
 
     def __init__(self, session: Session, keys: Sequence[LookupKeys]) -> None:
         self.sql = SqlRequestLookup(session)
-        self.session = session
         self.by_message_id = dict(
             self.sql.requests_by_message_ids([i for k in keys for i in k.message_ids])
         )
@@ -181,11 +182,8 @@ class PrefetchedLookup:
         }
         self.domains_known = {d for k in keys for d in k.domains}
         self.their: dict[str, list[RequestRef]] = {}
-        for value, ref in self.sql.requests_by_their_references(
-            [v for k in keys for v in k.their_values], None
-        ):
-            self.their.setdefault(value, []).append(ref)
-        self.their_known = {v for k in keys for v in k.their_values}
+        self.their_known: set[str] = set()
+        self._fetch_their([v for k in keys for v in k.their_values])
         authorities = sorted({a.id for found in self.by_domain.values() for a in found})
         self.open = {a: list(found) for a, found in self.sql.open_requests(authorities).items()}
         self.open_known = set(authorities)
@@ -203,9 +201,7 @@ class PrefetchedLookup:
     def requests_by_their_references(
         self, values: Sequence[str], authority_ids: Collection[int] | None
     ) -> Sequence[tuple[str, RequestRef]]:
-        if not self.their_known.issuperset(values):
-            self.session.flush()  # what this batch learned so far, for the query to see
-            return self.sql.requests_by_their_references(values, authority_ids)
+        self._fetch_their(values)
         if not values or (authority_ids is not None and not authority_ids):
             return []
         found: dict[tuple[str, int], RequestRef] = {}
@@ -234,15 +230,21 @@ class PrefetchedLookup:
             return self.sql.open_requests(authority_ids)
         return {a: self.open[a] for a in authority_ids if a in self.open}
 
-    def known_references(self, request_id: int, values: Sequence[str]) -> set[str] | None:
-        """Which of ``values`` are already learned on the request, when all of them were
-        fetched (None: ask the database)."""
-        if not self.their_known.issuperset(values):
-            return None
+    def _fetch_their(self, values: Sequence[str]) -> None:
+        missing = [v for v in dict.fromkeys(values) if v not in self.their_known]
+        if not missing:
+            return
+        for value, ref in self.sql.requests_by_their_references(missing, None):
+            self.their.setdefault(value, []).append(ref)
+        self.their_known.update(missing)
+
+    def known_references(self, request_id: int, values: Sequence[str]) -> set[str]:
+        """Which of ``values`` are already learned on the request."""
+        self._fetch_their(values)
         return {v for v in values if any(r.id == request_id for r in self.their.get(v, ()))}
 
     def learned(self, value: str, request: RequestRef) -> None:
-        """A reference this batch learned on ``request`` (written, maybe not yet flushed)."""
+        """A reference this batch learned on ``request`` (written at the batch's end)."""
         known = self.their.setdefault(value, [])
         if all(r.id != request.id for r in known):
             known.append(request)

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -207,17 +209,23 @@ def test_losing_a_race_reports_a_duplicate(
     constraint refuses ours, and the outcome is the other's row, as a duplicate."""
     db, _ = world_db
     winner = ingest_raw(db, settings, ACK, "other process")
-    blind = {"calls": 0}
+    calls: dict[str, int] = {}
 
-    def not_yet(*args: object) -> dict[str, object]:
-        blind["calls"] += 1
-        return {}
+    def blind_until(name: str, misses: int) -> Callable[..., dict[str, Any]]:
+        real = getattr(ingest, name)
 
-    # Both checks (same bytes, same Message-ID) miss the other's row, as if it had
-    # committed just after them.
-    monkeypatch.setattr(ingest, "_stored_by_digests", not_yet)
-    monkeypatch.setattr(ingest, "_stored_by_message_ids", not_yet)
+        def check(*args: Any) -> dict[str, Any]:
+            calls[name] = calls.get(name, 0) + 1
+            return {} if calls[name] <= misses else dict(real(*args))
+
+        return check
+
+    # The checks before storing (same bytes; same Message-ID, in the batch and again
+    # when filed on its own) miss the other's row, as if it had committed just after
+    # them; the unique constraint refuses ours; the check after that sees it.
+    monkeypatch.setattr(ingest, "_stored_by_digests", blind_until("_stored_by_digests", 1))
+    monkeypatch.setattr(ingest, "_stored_by_message_ids", blind_until("_stored_by_message_ids", 2))
     loser = ingest_raw(db, settings, ACK, "this process")
-    assert blind["calls"] >= 2
+    assert calls == {"_stored_by_digests": 2, "_stored_by_message_ids": 2}
     assert loser.duplicate and loser.stored_id == winner.stored_id
     assert counts(db) == (1, 1)
