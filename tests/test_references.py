@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from random import Random
 
 from hypothesis import given
@@ -50,3 +51,35 @@ def test_not_found_inside_other_words_or_with_foreign_symbols() -> None:
     assert refs.find_references(f"XFB-{ref[3:]}") == []
     assert refs.find_references("FB-0OIL123") == []
     assert refs.find_references(f"{ref} and again {ref}") == [ref]
+
+
+# The plain pattern find_references used before it was made to skip ahead to "fb".
+PLAIN = re.compile(
+    r"(?<![A-Za-z0-9])FB[\s\-_:#]?((?:[2-9A-HJKMNP-Za-hjkmnp-z][\s\-]?){6}[2-9A-HJKMNP-Za-hjkmnp-z])(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
+
+
+def plain_find_references(text: str) -> list[str]:
+    found: list[str] = []
+    for match in PLAIN.finditer(text):
+        ref = refs.normalise(match.group(1))
+        if ref is not None and ref not in found:
+            found.append(ref)
+    return found
+
+
+@given(
+    st.lists(
+        st.one_of(
+            seeds.map(lambda s: refs.new_reference(Random(s))),
+            seeds.map(lambda s: refs.new_reference(Random(s)).lower().replace("-", " ")),
+            st.sampled_from(
+                ["fb", "FB", "fB", "x", "9", " ", "-", ":", "#", "\n", "\u017f", "\u212a", "é"]
+            ),
+        ),
+        max_size=12,
+    ).map("".join)
+)
+def test_finds_what_the_plain_pattern_finds(text: str) -> None:
+    assert refs.find_references(text) == plain_find_references(text)

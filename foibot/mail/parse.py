@@ -20,7 +20,7 @@ The body, the attachments and delivery reports need more care than mail-parser t
   UTF-8 if it is valid UTF-8, else as Windows-1252 (what "ISO-8859-1" usually means in
   practice), and a defect is noted; nothing ever raises on a bad charset;
 - HTML-only bodies become text with html2text (a real converter, not tag stripping);
-- text is extracted from PDF (pypdf), DOCX (python-docx) and text attachments, because
+- text is extracted from PDF (PDFium), DOCX (python-docx) and text attachments, because
   councils often answer only in the attachment;
 - delivery reports (RFC 3464 ``multipart/report; report-type=delivery-status``, and the
   non-standard ones of Exim and friends) give the original Message-ID and recipients.
@@ -43,7 +43,7 @@ import functools
 import io
 import logging
 import re
-import warnings
+import threading
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -58,7 +58,6 @@ from mailparser.utils import decode_header_part, get_addresses, mime_header_view
 from foibot.domain.message import AttachmentInfo, DeliveryReport, ParsedMessage
 from foibot.errors import ParseError
 
-logging.getLogger("pypdf").setLevel(logging.ERROR)
 logging.getLogger("mailparser").setLevel(logging.CRITICAL)
 
 MAX_DEPTH = 30  # MIME nesting we follow
@@ -315,25 +314,37 @@ def extract_text(
             return clean(text.replace("\r\n", "\n"))[:MAX_TEXT], None
     except RecursionError:
         return None, "document nested too deeply"
-    except Exception as exc:  # pypdf / python-docx on damaged or hostile files
+    except Exception as exc:  # PDFium / python-docx on damaged or hostile files
         return None, f"{type(exc).__name__}: {_one_line(str(exc), 200)}"
     return None, None
 
 
-def _pdf_text(data: bytes) -> str:
-    from pypdf import PdfReader
+# PDFium (Chrome's PDF engine, through pypdfium2) reads text about three times faster
+# than pypdf did and is fuzzed against hostile files. Its bindings are not thread-safe.
+_PDFIUM = threading.Lock()
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        if reader.is_encrypted:
-            reader.decrypt("")
-        pages = []
-        for page in reader.pages[:MAX_PDF_PAGES]:
-            pages.append(page.extract_text() or "")
-            if sum(len(p) for p in pages) > MAX_TEXT:
+
+def _pdf_text(data: bytes) -> str:
+    import pypdfium2
+
+    pages: list[str] = []
+    size = 0
+    with _PDFIUM, pypdfium2.PdfDocument(data) as document:
+        for number in range(min(len(document), MAX_PDF_PAGES)):
+            page = document[number]
+            try:
+                textpage = page.get_textpage()
+                try:
+                    text = textpage.get_text_bounded()
+                finally:
+                    textpage.close()
+            finally:
+                page.close()
+            pages.append(text)
+            size += len(text)
+            if size > MAX_TEXT:
                 break
-    return clean("\n\n".join(pages))[:MAX_TEXT]
+    return clean("\n\n".join(pages).replace("\r\n", "\n").replace("\r", "\n"))[:MAX_TEXT]
 
 
 def _docx_text(data: bytes) -> str:

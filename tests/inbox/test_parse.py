@@ -10,7 +10,7 @@ from email.policy import SMTP
 import pytest
 
 from foibot.errors import ParseError
-from foibot.mail.parse import decode_bytes, parse_message
+from foibot.mail.parse import decode_bytes, extract_text, parse_message
 from tests.fixtures.eml.make_corpus import make_docx, make_pdf
 
 
@@ -169,10 +169,21 @@ def test_damaged_pdf_and_docx_give_an_extraction_error() -> None:
         filename="b.docx",
     )
     m = parse_message(msg.as_bytes())
-    assert [a.text for a in m.attachments] == [None, None] or all(
-        a.extraction_error for a in m.attachments if not a.text
+    pdf, docx = m.attachments
+    assert pdf.text is None and pdf.extraction_error and "PDFium" in pdf.extraction_error
+    assert docx.text is None and docx.extraction_error
+
+
+def test_a_pdf_of_several_pages_is_read_whole_with_its_accents_and_pound_signs() -> None:
+    letter = "Our ref: FOI 15631\nThe cost would exceed £450 (café staff).\n" + "\n".join(
+        f"Answer {n}: {n * 7} cases." for n in range(1, 150)
     )
-    assert all(a.extraction_error for a in m.attachments if not a.text)
+    text, error = extract_text(make_pdf(letter), "application/pdf", "Response.pdf")
+    assert error is None and text is not None
+    assert text.startswith("Our ref: FOI 15631\nThe cost would exceed £450 (café staff).\n")
+    assert "\r" not in text
+    answers = [line for line in text.splitlines() if line.startswith("Answer ")]
+    assert answers == [f"Answer {n}: {n * 7} cases." for n in range(1, 150)]  # 3 pages
 
 
 def test_forwarded_message_attachment_is_read() -> None:
