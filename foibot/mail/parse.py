@@ -19,7 +19,8 @@ The body, the attachments and delivery reports need more care than mail-parser t
 - charsets: a declared charset that fails, or none declared with 8-bit text, is read as
   UTF-8 if it is valid UTF-8, else as Windows-1252 (what "ISO-8859-1" usually means in
   practice), and a defect is noted; nothing ever raises on a bad charset;
-- HTML-only bodies become text with html2text (a real converter, not tag stripping);
+- HTML-only bodies become text laid out as a browser shows them (``html_text``: lxml's
+  HTML parser, not tag stripping);
 - text is extracted from PDF (PDFium), DOCX (python-docx) and text attachments, because
   councils often answer only in the attachment;
 - delivery reports (RFC 3464 ``multipart/report; report-type=delivery-status``, and the
@@ -48,15 +49,14 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from typing import Any
 
-import html2text
 from mailparser.dates import date_diagnostics, parse_mail_date
 from mailparser.utils import decode_header_part, get_addresses, mime_header_view
 
 from foibot.domain.message import AttachmentInfo, DeliveryReport, ParsedMessage
 from foibot.errors import ParseError
+from foibot.mail.html_text import html_to_text
 
 logging.getLogger("mailparser").setLevel(logging.CRITICAL)
 
@@ -234,58 +234,6 @@ def decode_bytes(data: bytes, charset: str | None) -> tuple[str, str | None]:
     except UnicodeDecodeError:
         note = defect or "no charset declared"
         return data.decode("cp1252", "replace"), f"{note}; read as Windows-1252"
-
-
-class _TextOnly(HTMLParser):
-    """Fallback when html2text fails: the document's text nodes, block by block."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
-            self._skip += 1
-        elif tag in ("p", "br", "div", "tr", "li", "h1", "h2", "h3", "h4", "table"):
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self._skip:
-            self._skip -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-
-# html2text writes Markdown: it puts a backslash before what Markdown would read as
-# markup in the text ("1\. " and "\- " at the start of a line, and a backslash before
-# a backslash that precedes punctuation). The body is read, quoted and searched as the
-# council wrote it ("1. The number of ..."): this undoes exactly that escaping (each
-# escape is a backslash before one of these characters).
-_MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!])")
-
-
-def html_to_text(html: str) -> tuple[str, str | None]:
-    """Text of an HTML body, converted by html2text (its Markdown escapes undone), and
-    a defect note when html2text failed on it."""
-    converter = html2text.HTML2Text()
-    converter.body_width = 0
-    converter.ignore_images = True
-    converter.ignore_emphasis = True
-    converter.unicode_snob = True
-    try:
-        return _MARKDOWN_ESCAPE.sub(r"\1", converter.handle(html[:MAX_TEXT])).strip(), None
-    except Exception as exc:  # html2text on hostile markup
-        fallback = _TextOnly()
-        try:
-            fallback.feed(html[:MAX_TEXT])
-            fallback.close()
-        except Exception:
-            return "", f"HTML could not be read: {type(exc).__name__}"
-        text = re.sub(r"\n\s*\n+", "\n\n", "".join(fallback.parts)).strip()
-        return text, f"html2text failed ({type(exc).__name__}); used plain text extraction"
 
 
 # ------------------------------------------------------------------ attachments

@@ -309,8 +309,8 @@ def test_raw_8bit_headers() -> None:
 
 
 def test_html_bodies_are_plain_text_not_markdown() -> None:
-    """html2text escapes what Markdown would read as markup; the body is the council's
-    own characters, backslashes they wrote included."""
+    """No Markdown (no escapes of what Markdown would read as markup): the body is the
+    council's own characters, backslashes they wrote included."""
     html = (
         "<p>1. How many staff?</p><p>- 12 in 2018-19</p><p>+ 3 agency staff</p>"
         "<p>Saved as S:\\FOI\\-2020\\x.docx (v1.2).</p>"
