@@ -17,7 +17,6 @@ duplicate. A message that cannot be parsed is stored with its error, never dropp
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import mailbox
 import re
@@ -477,28 +476,6 @@ def _new_references(
     return learned
 
 
-_UNSTORABLE = re.compile(r"\\u(?:0000|d[89a-f])")  # NUL or a lone surrogate, JSON-escaped
-
-
-def _storable(value: Any) -> Any:
-    """JSON fit for every database: strings without NULs or lone surrogates, however
-    they got there (PostgreSQL refuses both). Almost always there are none: one scan
-    of the value's JSON says so before anything is copied."""
-    if not _UNSTORABLE.search(json.dumps(value, default=str)):
-        return value
-    return _cleaned(value)
-
-
-def _cleaned(value: Any) -> Any:
-    if isinstance(value, str):
-        return clean(value)
-    if isinstance(value, dict):
-        return {clean(str(k)): _cleaned(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_cleaned(v) for v in value]
-    return value
-
-
 def _unfiled_values(item: _Pending, now: datetime) -> dict[str, Any]:
     """A new incoming message's row before anything is decided about it (all that is
     stored of a message that cannot be parsed)."""
@@ -559,16 +536,14 @@ def _decided_values(
         "body_text": parsed.text,
         "kind": classification.kind,
         "outcome": classification.outcome,
-        "classification": _storable(evidence),
+        "classification": evidence,
         "request_id": match.request.id if match.request is not None else None,
         "match_method": match.method,
-        "match_evidence": _storable(
-            {
-                **match.evidence,
-                "conflict": match.conflict,
-                "suggestions": [s.as_json() for s in match.suggestions],
-            }
-        ),
+        "match_evidence": {
+            **match.evidence,
+            "conflict": match.conflict,
+            "suggestions": [s.as_json() for s in match.suggestions],
+        },
         "their_reference": refs[0].value[:200] if refs else None,
     }
 

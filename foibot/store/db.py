@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from foibot.errors import StoreError, UserInputError
+from foibot.store.types import storable_json
 
 
 def utcnow() -> datetime:
@@ -38,7 +39,9 @@ class Database:
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
         try:
-            self.engine: Engine = create_engine(parsed, echo=echo, future=True)
+            self.engine: Engine = create_engine(
+                parsed, echo=echo, future=True, json_serializer=storable_json
+            )
         except (ArgumentError, ImportError) as exc:
             raise UserInputError(f"database_url {url!r}: {exc}") from None
         if self.engine.dialect.name == "sqlite":

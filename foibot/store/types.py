@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,3 +31,30 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# NUL or a lone surrogate, as json.dumps escapes them (an astral character is escaped as
+# a surrogate pair and matches too: it is then found to need no change).
+_UNSTORABLE = re.compile(r"\\u(?:0000|d[89a-f])")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def storable_json(value: Any) -> str:
+    """The engine's JSON serializer, for every JSON column: strings without NULs or
+    lone surrogates, which PostgreSQL refuses (whatever text they came from: a header,
+    a phrase of a damaged body). Almost always there are none, and the one encoding
+    is scanned to say so; otherwise the value is cleaned and encoded again."""
+    text = json.dumps(value)
+    if _UNSTORABLE.search(text) is None:
+        return text
+    return json.dumps(_cleaned(value))
+
+
+def _cleaned(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value.replace("\x00", ""))
+    if isinstance(value, dict):
+        return {_cleaned(str(k)): _cleaned(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_cleaned(v) for v in value]
+    return value
