@@ -175,7 +175,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument(
-        "--profile", action="store_true", help="show where the pipeline's time goes"
+        "--profile",
+        nargs="?",
+        const="cumulative",
+        choices=["cumulative", "tottime"],
+        help="show where the pipeline's time goes (sorted by cumulative time, or tottime)",
     )
     parser.add_argument(
         "--one-by-one",
@@ -239,7 +243,7 @@ def main() -> None:
     print(f"ratio pipeline / bare parse: {pipeline / bare:.2f}x (target: at most 2x)")
     if profiler:
         text = io.StringIO()
-        pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(35)
+        pstats.Stats(profiler, stream=text).sort_stats(args.profile).print_stats(35)
         print(text.getvalue())
 
 
