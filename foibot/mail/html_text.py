@@ -72,6 +72,7 @@ MAX_INPUT = 2_000_000  # characters read (as parse.MAX_TEXT: an HTML attachment 
 _UNDO = tuple((kind, None) for kind in range(_HR + 1))  # (kind, nothing saved)
 _RULE = "-----"  # what <hr> shows (not "____": that line is read as a reply separator)
 _WEB = ("http://", "https://", "ftp://")
+_WHITE = ("\n", "\t", "\r", "\xa0", "\x0c")  # white space in HTML text, &nbsp; too
 
 
 class _Writer:
@@ -132,16 +133,9 @@ class _Writer:
     def text(self, text: str) -> None:
         """Text as HTML shows it: white space collapsed (str methods: they are several
         times faster here than ``" ".join(text.split())`` or a regex)."""
-        if "\n" in text:
-            text = text.replace("\n", " ")
-        if "\t" in text:
-            text = text.replace("\t", " ")
-        if "\r" in text:
-            text = text.replace("\r", " ")
-        if "\xa0" in text:
-            text = text.replace("\xa0", " ")
-        if "\x0c" in text:
-            text = text.replace("\x0c", " ")
+        for white in _WHITE:
+            if white in text:
+                text = text.replace(white, " ")
         while "  " in text:
             text = text.replace("  ", " ")
         if text[0] == " ":
@@ -154,6 +148,13 @@ class _Writer:
             self.space = True
         else:
             self.put(text)
+
+    def content(self, text: str, pre: int) -> None:
+        """An element's text or tail: as laid out inside ``<pre>``, collapsed elsewhere."""
+        if pre:
+            self.lines(text.replace("\r\n", "\n").replace("\r", "\n"))
+        else:
+            self.text(text)
 
     def lines(self, text: str) -> None:
         """Text whose line breaks and spaces are kept (``<pre>``, a table row)."""
@@ -305,10 +306,7 @@ def _convert(html: str) -> str:
                 push(_UNDO[_INLINE])
                 text = el.text
                 if text:
-                    if pre:
-                        writer.lines(text.replace("\r\n", "\n").replace("\r", "\n"))
-                    else:
-                        writer.text(text)
+                    writer.content(text, pre)
                 continue
             elif kind <= _PARA:  # _BLOCK, _PARA: a new line, a blank line
                 if writer.pending < kind:
@@ -378,10 +376,7 @@ def _convert(html: str) -> str:
             push(_UNDO[kind] if saved is None else (kind, saved))
             text = el.text
             if text:
-                if pre:
-                    writer.lines(text.replace("\r\n", "\n").replace("\r", "\n"))
-                else:
-                    writer.text(text)
+                writer.content(text, pre)
             continue
 
         # end
@@ -425,10 +420,7 @@ def _convert(html: str) -> str:
                     writer.out.append(f" ({address})")
         tail = el.tail
         if tail:
-            if pre:
-                writer.lines(tail.replace("\r\n", "\n").replace("\r", "\n"))
-            else:
-                writer.text(tail)
+            writer.content(tail, pre)
     return writers[0].result()  # (every start had its end: the cells' writers are gone)
 
 
