@@ -79,10 +79,20 @@ def _rx(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
+def _lower_case_twin(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """``pattern`` (case-insensitive, written in lower case) made case-sensitive: in text
+    of plain case (see ``_plain_case``) it matches ``text.lower()`` exactly where
+    ``pattern`` matches ``text``, and a case-sensitive search is about twice as fast."""
+    if re.search("[A-Z]", re.sub(r"\\.|\(\?P[<=]\w+>?", "", pattern.pattern)):  # (not names)
+        raise ValueError(f"not written in lower case: {pattern.pattern}")
+    return re.compile(pattern.pattern, pattern.flags & ~re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class _Rule:
     name: str
     pattern: re.Pattern[str]
+    lower_pattern: re.Pattern[str]  # ``pattern`` for text in lower case (``_lower_case_twin``)
     conditional_ok: bool = False  # True: still counts inside "if ..." sentences
     questions_ok: bool = False  # True: counts in a question too ("Could you clarify ...?")
     # Cheap pre-check: the rule can only match a sentence containing one of these (lower
@@ -129,7 +139,14 @@ _KEYWORDS: dict[str, tuple[str, ...]] = {
     "information provided": ("pleased", "able to"),
     "response to request": ("response to", "reply to"),
     "does not hold": ("not hold",),
-    "not held": ("not ",),
+    "not held": (
+        "not held",
+        "not recorded",
+        "not logged",
+        "not collected",
+        "not captured",
+        "not kept",
+    ),
     "holds no information": ("no ",),
     "no information held": ("held",),
     "regulation 12(4)(a)": ("12(4)", "12 (4)"),
@@ -171,7 +188,12 @@ def _rules(
     for spec in specs:
         conditional_ok = bool(spec[2]) if len(spec) > 2 else False
         keywords = _KEYWORDS.get(spec[0], ())
-        rules.append(_Rule(spec[0], _rx(spec[1]), conditional_ok, questions_ok, keywords))
+        pattern = _rx(spec[1])
+        rules.append(
+            _Rule(
+                spec[0], pattern, _lower_case_twin(pattern), conditional_ok, questions_ok, keywords
+            )
+        )
     return tuple(rules)
 
 
@@ -351,7 +373,7 @@ RESPONSE_FINAL = _rules(
     ),
     (
         "response to request",
-        r"\b(?:in )?(?:response|reply) to your (?:freedom of information |FOI |EIR |"
+        r"\b(?:in )?(?:response|reply) to your (?:freedom of information |foi |eir |"
         r"information )?request\b[^.?!]{0,80}\b(?:please find|i can|we can|i am|we are|"
         r"attached|below|the council)",
     ),
@@ -435,7 +457,7 @@ ACK = _rules(
     ),
     (
         "request logged",
-        r"\byour (?:freedom of information |FOI |FOIA |EIR |information )?(?:request|enquiry) "
+        r"\byour (?:freedom of information |foi |foia |eir |information )?(?:request|enquiry) "
         r"(?:has been|is being|was|is now being) (?:logged|registered|allocated|passed|forwarded|"
         r"received and|assigned|recorded)",
         True,
@@ -502,15 +524,24 @@ RIGHTS = _rx(
     r"(?:apply|appeal) to the (?:scottish )?information commissioner|within (?:40|forty) "
     r"working days)"
 )
+_RIGHTS_LOWER = _lower_case_twin(RIGHTS)
 _RIGHTS_KEYWORDS = (
     "unhappy", "dissatisf", "not happy", "not satisf", "right", "review", "commissioner",
     "complain", "appeal", "exhausted", "working days",
 )  # fmt: skip
-# Every RIGHTS match holds one of _RIGHTS_KEYWORDS, and one of these (longer, so found
-# faster; in text of plain case they are just as sure to pass no rights wording by).
+# Every RIGHTS match holds one of _RIGHTS_KEYWORDS, and one of these (in text of plain
+# case they are just as sure to pass no rights wording by, and fewer sentences that are
+# not rights wording hold them): "if you are unhappy|dissatisfied|not happy|not satisfied",
+# "if you (remain) unhappy|dissatisfied", "dissatisfied with the ...", "(you have) the
+# right to ...", "right of appeal", "request a review within", "you can request a
+# review", "wish to request a review", "(apply to the) information commissioner",
+# "complain to the", "having exhausted", "wish to complain|appeal", "within 40|forty
+# working days". (Most are found from the shorter keywords they hold: see
+# _SHORTER_KEYWORD.)
 _RIGHTS_WORDS = (
-    "if you are ", "unhappy", "dissatisf", "right ", "review", "information commissioner",
-    "complain to the", "having exhausted", "wish to ", " working days",
+    "unhappy", "dissatisf", "not happy", "not satisf", "right ", "review",
+    "information commissioner", "complain to the", "having exhausted", "wish to complain",
+    "wish to appeal", "40 working days", "forty working days",
 )  # fmt: skip
 _ALL_KEYWORDS = frozenset(
     {*(k for words in _KEYWORDS.values() for k in words), *_RIGHTS_KEYWORDS, *_RIGHTS_WORDS}
@@ -542,6 +573,15 @@ SUBJECT_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("response", _rx(r"\b(?:response|disclosure|outcome|decision)\b")),
 )
 
+# The words each subject rule cannot match without (in lower case).
+_SUBJECT_WORDS = {
+    "acknowledgement": ("acknowledg",),
+    "clarification_request": ("clarif",),
+    "extension_notice": ("exten",),
+    "fee_notice": ("notice",),
+    "response": ("response", "disclosure", "outcome", "decision"),
+}
+
 AUTO_SUBJECT = _rx(
     r"^\s*(?:(?:re|fw|fwd):\s*)*(?:automatic reply|auto(?:matic)?[ -]?(?:reply|response)|"
     r"out of (?:the )?office|autoreply|abwesenheit|absence|on leave|away from (?:the|my) office)"
@@ -557,15 +597,19 @@ REGULATOR_DOMAINS = ("ico.org.uk", "itspublicknowledge.info", "foi.scot", "ico.g
 # at every character of a council letter. Where a pattern can only match text holding
 # some word, that word is looked for first with ``str.find`` (fast), and the pattern is
 # only run where it can match; where a pattern can be written to start with a fixed
-# character, the regex engine skips straight to those characters. Each such rewrite
-# gives exactly the matches of the pattern it stands for (tests/domain/
-# test_classify_fast_paths.py checks them against the plain versions).
+# character, the regex engine skips straight to those characters; and in text of plain
+# case, a pattern's case-sensitive twin reads the lower case text (``_lower_case_twin``).
+# Each such rewrite gives exactly the matches of the pattern it stands for (tests/domain/
+# test_classify_fast_paths.py checks them against the plain versions). (One alternation
+# of all the keywords, scanned for once, costs more than a ``str.find`` per keyword
+# needed: the regex engine tries it at nearly every character.)
 
 # A case-insensitive pattern also matches "i" to "ı" and "İ" and "s" to "ſ", which
 # ``str.lower`` does not map to "i" and "s" ("İ".lower() is even two characters long).
 # In text without them, "word in text.lower()" is true wherever a case-insensitive
 # pattern could find the word, and positions in ``text.lower()`` are positions in
-# ``text``: the word pre-checks rely on that and are skipped for other text.
+# ``text``: the word pre-checks and the lower-case twins rely on that and are skipped
+# for other text.
 _ODD_CASE = ("\u0130", "\u0131", "\u017f")
 
 
@@ -613,14 +657,26 @@ _QUOTED_REQUEST_END_LINE = re.compile(
 _QUOTED_REQUEST_END_ANYWHERE = re.compile(
     r"we have (?:processed|considered|dealt with) (?:this|your) request under", re.IGNORECASE
 )
+_QUOTED_REQUEST_TWINS = tuple(
+    map(
+        _lower_case_twin,
+        (_QUOTED_REQUEST_START, _QUOTED_REQUEST_END_LINE, _QUOTED_REQUEST_END_ANYWHERE),
+    )
+)
 # Sentences end after ".", "!" or "?" and white space, at a blank line, and at a line
-# break before a list item ("- ", "1. ", "a) "). That is
-#     (?<=[.!?])\s+|\n\s*\n|\n(?=\s*(?:[-*•]|\d{1,2}[a-z]?[.)]|[a-h][.)])\s)
-# written to start with the character the break comes after (which it captures, to
-# give a ".", "!" or "?" back to its sentence), so that the scan skips to those.
+# break before a list item ("- ", "1. ", "a) "):
 _SENTENCE_END = re.compile(
-    r"([.!?\n])(?:(?<=[.!?])\s+|(?<=\n)\s*\n|(?<=\n)(?=\s*(?:[-*•]|\d{1,2}[a-z]?[.)]|"
-    r"[a-h][.)])\s))"
+    r"(?<=[.!?])\s+|\n\s*\n|\n(?=\s*(?:[-*•]|\d{1,2}[a-z]?[.)]|[a-h][.)])\s)"
+)
+# The same ends, marked with " \x00 " one kind at a time by patterns that start with a
+# fixed character, which a scan skips to (_SENTENCE_END is tried at every character).
+# They mark the same ends: the white space after a ".", "!" or "?" is one end whatever
+# it holds, and the blank lines and line breaks before list items left are the same.
+_SENTENCE_ENDS = (
+    (".", re.compile(r"\.\s+"), ". \x00 "),
+    ("!", re.compile(r"!\s+"), "! \x00 "),
+    ("?", re.compile(r"\?\s+"), "? \x00 "),
+    ("\n", re.compile(r"\n(?:\s*\n|(?=\s*(?:[-*•]|\d{1,2}[a-z]?[.)]|[a-h][.)])\s))"), " \x00 "),
 )
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-']+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 _DIGIT = re.compile(r"\d")
@@ -629,8 +685,11 @@ _DIGIT = re.compile(r"\d")
 def strip_quoted_history(body: str, subject: str = "") -> str:
     """The message's own words: quoted history cut off, "> " lines dropped. In a
     forwarded message the forwarded part is kept and what *it* quotes is cut."""
-    lower = body.lower()
-    checked = _plain_case(body)
+    return _strip_quoted_history(body, subject, body.lower(), _plain_case(body))
+
+
+def _strip_quoted_history(body: str, subject: str, lower: str, checked: bool) -> str:
+    """``strip_quoted_history`` given ``body.lower()`` and ``_plain_case(body)``."""
     forward = _FORWARD_MARK.search(body) if not checked or "forwarded message" in lower else None
     headers = (
         list(_QUOTE_HEADER.finditer(body))
@@ -660,39 +719,47 @@ def strip_quoted_history(body: str, subject: str = "") -> str:
     return "\n".join(lines)
 
 
-def _without_quoted_request(text: str, lower: str | None = None) -> str:
+def _without_quoted_request(
+    text: str, lower: str | None = None, plain_case: bool | None = None
+) -> str:
     """Drops the requester's questions that a response repeats before answering,
     when the response marks where they end ("We have processed this request ...").
-    (``lower``: ``text.lower()``, when the caller has it.)"""
+    (``lower``: ``text.lower()``, ``plain_case``: ``_plain_case(text)``, when the caller
+    has them.)"""
+    if plain_case is None:
+        plain_case = _plain_case(text)
+    if plain_case:  # (the lower-case twins read the lower case text, at the same places)
+        src = text.lower() if lower is None else lower
+        start_at, line_at, anywhere_at = _QUOTED_REQUEST_TWINS
+    else:
+        src = text
+        start_at, line_at = _QUOTED_REQUEST_START, _QUOTED_REQUEST_END_LINE
+        anywhere_at = _QUOTED_REQUEST_END_ANYWHERE
     # The "^" alternatives can only match at the very start (no MULTILINE): elsewhere
     # only "for the following information" can, so the search starts where that is.
-    plain_case = _plain_case(text)
-    if plain_case and lower is None:
-        lower = text.lower()
-    start = _QUOTED_REQUEST_START.match(text)
+    start = start_at.match(src)
     if start is None:
-        if lower is not None and plain_case:
-            at = lower.find("for the following information")
-            start = _QUOTED_REQUEST_START.search(text, at) if at != -1 else None
+        if plain_case:
+            at = src.find("for the following information")
+            start = start_at.search(src, at) if at != -1 else None
         else:
-            start = _QUOTED_REQUEST_START.search(text)
+            start = start_at.search(src)
     if start is None:
         return text
     ends = []
     # (a line starting right at start.end() has its newline just before)
-    line = _QUOTED_REQUEST_END_LINE.search(text, start.end() - 1)
+    line = line_at.search(src, start.end() - 1)
     if line is not None:
         ends.append(line.start() + 1)  # where the line starts
-    if lower is not None and plain_case:  # tried only where "we have " is
-        at = lower.find("we have ", start.end())
+    if plain_case:  # tried only where "we have " is
+        at = src.find("we have ", start.end())
         while at != -1:
-            anywhere = _QUOTED_REQUEST_END_ANYWHERE.match(text, at)
-            if anywhere is not None:
+            if anywhere_at.match(src, at) is not None:
                 ends.append(at)
                 break
-            at = lower.find("we have ", at + 1)
+            at = src.find("we have ", at + 1)
     else:
-        anywhere = _QUOTED_REQUEST_END_ANYWHERE.search(text, start.end())
+        anywhere = anywhere_at.search(src, start.end())
         if anywhere is not None:
             ends.append(anywhere.start())
     if not ends:
@@ -740,7 +807,11 @@ def _normalise(text: str) -> str:
     text = text.replace("\u2019", "'").replace("\u2018", "'")
     if not _CONTRACTION_END.search(text):
         return text
-    return _CONTRACTION.sub(lambda m: _CONTRACTIONS[m.group(1).lower()], text)
+    return _CONTRACTION.sub(_expanded, text)
+
+
+def _expanded(contraction: re.Match[str]) -> str:
+    return _CONTRACTIONS[contraction.group(1).lower()]
 
 
 def _starts(parts: list[str]) -> list[int]:
@@ -748,79 +819,44 @@ def _starts(parts: list[str]) -> list[int]:
     return list(map(add, accumulate(map(len, parts), initial=0), range(len(parts) + 1)))
 
 
-def _normalise_all(sentences: list[str]) -> list[str]:
-    """``_normalise`` of each sentence: only those with an apostrophe need it."""
-    whole = "\n".join(sentences)  # (a sentence holds no newline)
-    apostrophes = sorted(
-        i for quote in ("'", "\u2019", "\u2018") for i in _positions(whole, (quote,))
-    )
-    if not apostrophes:
-        return sentences
-    texts = list(sentences)
-    starts = _starts(sentences)
-    for n in dict.fromkeys(bisect_right(starts, i) - 1 for i in apostrophes):
-        texts[n] = _normalise(texts[n])
-    return texts
-
-
 class _Index:
-    """Which of some sentences hold a word (in lower case). Their text is kept in one
+    """Which sentences of a message hold a word (in lower case). Their text is kept in one
     string, so that a word is looked for with one ``str.find`` over the message rather
-    than one per sentence."""
+    than one per sentence, and each word only once per message."""
 
-    def __init__(
-        self,
-        lowers: list[str],
-        numbers: list[int] | None = None,
-        present: frozenset[str] | None = None,
-        whole: str | None = None,
-    ) -> None:
-        self.lowers = lowers
-        self._numbers = numbers  # the sentences' numbers in the message (default 0, 1 ...)
-        # (``whole``: this, when the caller has it; a sentence holds no newline)
-        self._whole = "\n".join(lowers) if whole is None else whole
-        # where each sentence starts in ``_whole`` (and one past the end)
-        self._starts = _starts(lowers)
+    def __init__(self, whole: str) -> None:
+        self.whole = whole  # the sentences' lower case text, joined by newlines
+        self.lowers = whole.split("\n") if whole else []  # (a sentence holds no newline)
+        self._starts = _starts(self.lowers)  # where each starts in ``whole`` (and one past)
         self._word: dict[str, list[int]] = {}
         self._words: dict[tuple[str, ...], list[int]] = {}
-        # (if known: the keywords that may be present, a superset of those that are)
-        self.present = present
-
-    @classmethod
-    def of_message(cls, whole: str) -> _Index:
-        """The index of all the sentences of a message (their lower case text joined by
-        newlines). For short text (most mail), one pass over all the keywords costs less
-        than a call per keyword asked about."""
-        index = cls(whole.split("\n") if whole else [], whole=whole)
-        if len(index._whole) < 800:
-            index.present = frozenset(filter(index._whole.__contains__, _ALL_KEYWORDS))
-        return index
+        # the keywords present (None: not known). For short text (most mail), one pass over
+        # all the keywords costs less than a call per keyword asked about.
+        self.present = (
+            frozenset(filter(whole.__contains__, _ALL_KEYWORDS)) if len(whole) < 800 else None
+        )
 
     def holding(self, words: tuple[str, ...]) -> list[int]:
         """The numbers of the sentences holding one of ``words``, in order."""
         found = self._words.get(words)
         if found is None:
-            if len(words) == 1:
-                found = self._holding(words[0])
-            else:
-                found = sorted({i for word in words for i in self._holding(word)})
-            if self._numbers is not None:
-                found = [self._numbers[i] for i in found]
+            lists = [numbers for numbers in map(self._holding, words) if numbers]
+            # (mostly at most one of the words is there)
+            found = sorted(set().union(*lists)) if len(lists) > 1 else lists[0] if lists else []
             self._words[words] = found
         return found
 
-    def matching(self, pattern: re.Pattern[str]) -> list[int]:
-        """The numbers of the sentences where ``pattern`` (which cannot match a newline)
-        matches their lower case text, in order."""
-        found = dict.fromkeys(
-            bisect_right(self._starts, m.start()) - 1 for m in pattern.finditer(self._whole)
+    def matching(self, patterns: Iterable[re.Pattern[str]]) -> list[int]:
+        """The numbers of the sentences where one of ``patterns`` (which cannot match a
+        newline) matches, in order."""
+        starts = self._starts
+        return sorted(
+            {
+                bisect_right(starts, m.start()) - 1
+                for pattern in patterns
+                for m in pattern.finditer(self.whole)
+            }
         )
-        return [i if self._numbers is None else self._numbers[i] for i in found]
-
-    def holds_any(self, words: Iterable[str]) -> bool:
-        if self.present is not None and self.present.isdisjoint(words):
-            return False
-        return any(self._holding(word) for word in words)
 
     def _holding(self, word: str) -> list[int]:
         found = self._word.get(word)
@@ -834,7 +870,7 @@ class _Index:
                 found = [i for i in self._holding(base) if word in lowers[i]]
             else:
                 found = []
-                whole, starts = self._whole, self._starts
+                whole, starts = self.whole, self._starts
                 i = whole.find(word)
                 while i != -1:
                     n = bisect_right(starts, i) - 1
@@ -845,98 +881,101 @@ class _Index:
 
 
 class _Sentences(list[_Sentence]):
-    """The sentences of one message, remembering what each rule family found in them
-    (the outcome rules ask again what the kind rules already asked), with an index of
-    which sentences hold which keyword, so that a rule is only tried where it can match."""
+    """The sentences of one message (or its first few), remembering what each rule family
+    found in them (the outcome rules ask again what the kind rules already asked), with
+    the index of the message's sentences, so that a rule is only tried where it can match."""
 
-    def __init__(
-        self, sentences: Iterable[_Sentence], plain_case: bool, present: frozenset[str] | None
-    ) -> None:
+    def __init__(self, sentences: Iterable[_Sentence], plain_case: bool, index: _Index) -> None:
         super().__init__(sentences)
         self.cache: dict[tuple[int, bool, int], list[tuple[str, str]]] = {}
         self.plain_case = plain_case  # see ``_plain_case``
-        # Rules skip the review-rights sentences, and questions unless ``questions_ok``:
-        # the indexes hold only the sentences that count (less text to look through).
-        self._present = present
-        self._counted: _Index | None = None
-        self._answerable: _Index | None = None
+        self.word_index = index
 
-    @property
-    def counted(self) -> _Index:
-        """The index of the sentences that count for most rules."""
-        if self._counted is None:
-            numbers = [i for i, s in enumerate(self) if not s.rights and not s.question]
-            self._counted = _Index([self[i].lower for i in numbers], numbers, self._present)
-        return self._counted
+    def holding(self, words: tuple[str, ...]) -> list[_Sentence]:
+        """The sentences holding one of ``words`` (in lower case)."""
+        return self._numbered(self.word_index.holding(words))
 
-    @property
-    def answerable(self) -> _Index:
-        """The index of the sentences that count for rules that read questions too."""
-        if self._answerable is None:
-            numbers = [i for i, s in enumerate(self) if not s.rights]
-            self._answerable = _Index([self[i].lower for i in numbers], numbers, self._present)
-        return self._answerable
+    def matching(self, patterns: Iterable[re.Pattern[str]]) -> list[_Sentence]:
+        """The sentences whose lower case text one of ``patterns`` matches."""
+        return self._numbered(self.word_index.matching(patterns))
 
-    def candidates(self, rule: _Rule) -> list[_Sentence]:
-        """The sentences ``rule`` may match (those holding one of its keywords)."""
-        if not PRECHECK or not rule.keywords:
-            return self
-        if self._present is not None and self._present.isdisjoint(rule.keywords):
-            return []
-        index = self.answerable if rule.questions_ok else self.counted
-        return [self[i] for i in index.holding(rule.keywords)]
-
-    def may_match(self, rules: Iterable[_Rule]) -> bool:
-        """False if no sentence holds a keyword of any of the rules (short mail)."""
-        words, questions_ok = _family_words(rules)
-        if not PRECHECK or not words:
-            return True
-        return (self.answerable if questions_ok else self.counted).holds_any(words)
+    def _numbered(self, numbers: list[int]) -> list[_Sentence]:
+        if len(self) < len(self.word_index.lowers):  # (the first few: see ``head``)
+            numbers = numbers[: bisect_left(numbers, len(self))]
+        return [self[i] for i in numbers]
 
     def head(self, n: int) -> _Sentences:
         """The first ``n`` sentences."""
         if len(self) <= n:
             return self
-        return _Sentences(self[:n], self.plain_case, self._present)
+        return _Sentences(self[:n], self.plain_case, self.word_index)
 
 
-# (how a sentence end found by _SENTENCE_END is written back when sentences are joined
-# with " \x00 ": a ".", "!" or "?" stays with its sentence, a newline goes)
-_JOIN_AFTER = {end: ("" if end == "\n" else end) + " \x00 " for end in ".!?\n"}
+# The characters but " " and "\n" that ``str.split`` takes for white space in ASCII text.
+_OTHER_ASCII_SPACE = ("\t", "\x0b", "\x0c", "\r", "\x1c", "\x1d", "\x1e", "\x1f")
 
 
-def _sentences(text: str) -> _Sentences:
+def _one_spaced(text: str) -> str:
+    """``" ".join(text.split())``: each run of white space made one space, none at either
+    end. In ASCII text whose only white space is " " and newlines (most letters) this is
+    done without taking the text apart into words, which is several times faster."""
+    if text.isascii() and not any(space in text for space in _OTHER_ASCII_SPACE):
+        text = text.replace("\n", " ")
+        while "  " in text:
+            text = text.replace("  ", " ")
+        return text.strip(" ")
+    return " ".join(text.split())
+
+
+def _sentences(text: str, plain_case: bool = False, newlines_only: bool = False) -> _Sentences:
+    """The sentences of ``text`` (``plain_case``: if ``_plain_case(text)`` is known to be
+    true; ``newlines_only``: if its only line breaks are known to be newlines)."""
+    # (splitting such text at newlines is ``splitlines``, but for a newline at the end)
+    simple = newlines_only and not text.endswith("\n")
     if "**" in text:
-        lines = [ln for ln in text.splitlines() if "**" not in ln or not _BOLD_LINE.match(ln)]
+        lines = text.split("\n") if simple else text.splitlines()
+        joined = "\n".join(ln for ln in lines if "**" not in ln or not _BOLD_LINE.match(ln))
     else:
-        lines = text.splitlines()
-    joined = "\n".join(lines)
-    parts = _SENTENCE_END.split(joined)  # sentence, the character it ended on, sentence ...
+        joined = text if simple else "\n".join(text.splitlines())
+    plain_case = plain_case or _plain_case(joined)  # (``joined`` holds no other characters)
     if "\x00" not in joined:
         # Every sentence is flattened (white space runs made one space, "*" and "\"
         # dropped) with one string operation over them all rather than one per sentence:
-        # they are joined by a character no sentence holds (" \x00 " is a word of its own)
-        # and split again after.
-        parts[1::2] = map(_JOIN_AFTER.__getitem__, parts[1::2])
-        flat_all = " ".join("".join(parts).replace("*", " ").replace("\\", " ").split())
+        # they are marked off by a character no sentence holds (" \x00 " is a word of its
+        # own) and split apart after.
+        for end, pattern, mark in _SENTENCE_ENDS:
+            if end in joined:
+                joined = pattern.sub(mark, joined)
+        flat_all = _one_spaced(joined.replace("*", " ").replace("\\", " "))
         shown = list(filter(None, map(str.strip, flat_all.split("\x00"))))
+        # ``_normalise`` of each, as it does it (an apostrophe is made straight in one pass
+        # over them all, and only sentences with a contraction's end are read further)
+        texts = shown
+        if "\u2019" in flat_all or "\u2018" in flat_all:
+            flat_all = flat_all.replace("\u2019", "'").replace("\u2018", "'")
+            texts = list(filter(None, map(str.strip, flat_all.split("\x00"))))
+        if _CONTRACTION_END.search(flat_all):
+            texts = [
+                _CONTRACTION.sub(_expanded, t) if "'" in t and _CONTRACTION_END.search(t) else t
+                for t in texts
+            ]
     else:
-        chunks = parts[::2]
-        for i, end in enumerate(parts[1::2]):
-            if end != "\n":
-                chunks[i] += end
+        chunks = _SENTENCE_END.split(joined)
         shown = [
             flat
             for flat in (" ".join(c.replace("*", " ").replace("\\", " ").split()) for c in chunks)
             if flat
         ]
-    texts = _normalise_all(shown)
-    index = _Index.of_message("\n".join(texts).lower())
+        texts = list(map(_normalise, shown))
+    index = _Index("\n".join(texts).lower())
     lowers = index.lowers
-    plain_case = _plain_case(joined)
     rights = [False] * len(texts)
-    for i in index.holding(_RIGHTS_WORDS if plain_case else _RIGHTS_KEYWORDS):
-        rights[i] = RIGHTS.search(texts[i]) is not None
+    if PRECHECK and plain_case:
+        for i in index.holding(_RIGHTS_WORDS):
+            rights[i] = _RIGHTS_LOWER.search(lowers[i]) is not None
+    else:
+        for i in index.holding(_RIGHTS_KEYWORDS):
+            rights[i] = RIGHTS.search(texts[i]) is not None
     questions = [s.endswith("?") for s in shown]
     return _Sentences(
         # (tuple.__new__ makes each _Sentence without a Python call)
@@ -946,7 +985,7 @@ def _sentences(text: str) -> _Sentences:
             zip(texts, rights, questions, shown, lowers, strict=True),
         ),
         plain_case,
-        index.present,
+        index,
     )
 
 
@@ -955,51 +994,55 @@ def _short(text: str, limit: int = 200) -> str:
 
 
 def _find(
-    rules: Iterable[_Rule],
-    sentences: list[_Sentence],
+    rules: tuple[_Rule, ...],
+    sentences: _Sentences,
     *,
     skip_conditional: bool = True,
     per_rule: int = 3,
 ) -> list[tuple[str, str]]:
     """(rule name, sentence) for the sentences that count and that a rule matches (at
     most ``per_rule`` per rule)."""
-    indexed = sentences if isinstance(sentences, _Sentences) else None
     family = (id(rules), skip_conditional, per_rule)
-    if indexed is not None and family in indexed.cache:
-        return indexed.cache[family]
-    hits: list[tuple[str, str]] = []
-    if indexed is not None and not indexed.may_match(rules):
-        indexed.cache[family] = hits
+    hits = sentences.cache.get(family)
+    if hits is not None:
         return hits
-    plain = indexed is not None and indexed.plain_case
-    seen: set[str] = set()
+    hits = sentences.cache[family] = []
+    index = sentences.word_index
+    present = index.present
+    family_words = _FAMILY_WORDS.get(id(rules))
+    if PRECHECK and present is not None and family_words and present.isdisjoint(family_words):
+        return hits  # (short text without a keyword of these rules)
+    # (in text of plain case, the rules' lower-case twins read the lower case text)
+    lower = PRECHECK and sentences.plain_case
+    everything = range(len(sentences))
+    head = len(sentences) < len(index.lowers)  # (see ``_Sentences.head``)
+    seen: set[tuple[str, str]] = set()
     for rule in rules:
+        numbers: Iterable[int] = everything
+        if PRECHECK and rule.keywords:
+            if present is not None and present.isdisjoint(rule.keywords):
+                continue
+            numbers = index.holding(rule.keywords)
+            if head:
+                numbers = [i for i in numbers if i < len(sentences)]
+        pattern = rule.lower_pattern if lower else rule.pattern
         found = 0
-        if isinstance(sentences, _Sentences):
-            candidates: list[_Sentence] = sentences.candidates(rule)
-        else:
-            candidates = [
-                s
-                for s in sentences
-                if not PRECHECK or not rule.keywords or any(k in s.lower for k in rule.keywords)
-            ]
-        for s in candidates:
+        for i in numbers:
+            s = sentences[i]
             if s.rights or (s.question and not rule.questions_ok):
                 continue
-            m = rule.pattern.search(s.text)
+            m = pattern.search(s.lower if lower else s.text)
             if m is None:
                 continue
-            if skip_conditional and not rule.conditional_ok and _conditional(s, m.start(), plain):
+            if skip_conditional and not rule.conditional_ok and _conditional(s, m.start(), lower):
                 continue
-            key = f"{rule.name}|{s.text}"
+            key = (rule.name, s.text)
             if key not in seen:
                 seen.add(key)
                 hits.append((rule.name, s.shown))
                 found += 1
             if found >= per_rule:
                 break
-    if indexed is not None:
-        indexed.cache[family] = hits
     return hits
 
 
@@ -1018,29 +1061,16 @@ def _conditional(sentence: _Sentence, end: int, plain_case: bool) -> bool:
     return CONDITIONAL.search(sentence.text[:end]) is not None
 
 
-def _keywords_of(rules: Iterable[_Rule]) -> tuple[tuple[str, ...], bool]:
-    """Every keyword of the rules, or () if a rule has none (is always tried), and
-    whether one reads questions too."""
-    rules = tuple(rules)
-    questions_ok = any(rule.questions_ok for rule in rules)
-    if not all(rule.keywords for rule in rules):
-        return (), questions_ok
-    return tuple(dict.fromkeys(k for rule in rules for k in rule.keywords)), questions_ok
-
-
-# The keywords of each rule family (module constants: their ids stay theirs).
+# The keywords of each rule family, if every rule of it has some (by the family's id: the
+# families are module constants).
 _FAMILY_WORDS = {
-    id(family): _keywords_of(family)
+    id(family): frozenset(k for rule in family for k in rule.keywords)
     for family in (
         REVIEW_RESPONSE, REVIEW_ACK, FEE, CLARIFICATION, EXTENSION, RESPONSE_FINAL, NOT_HELD,
         REFUSAL, PARTIAL, ACK, AUTO_BODY,
     )
+    if all(rule.keywords for rule in family)
 }  # fmt: skip
-
-
-def _family_words(rules: Iterable[_Rule]) -> tuple[tuple[str, ...], bool]:
-    found = _FAMILY_WORDS.get(id(rules))
-    return _keywords_of(rules) if found is None else found
 
 
 def _phrases(hits: list[tuple[str, str]]) -> tuple[str, ...]:
@@ -1094,6 +1124,9 @@ _RECEIVED = [
 ]
 
 
+_RECEIVED_TWINS = [_lower_case_twin(pattern) for pattern in _RECEIVED]
+
+
 def _to_date(m: re.Match[str]) -> date | None:
     g = m.groupdict()
     try:
@@ -1141,10 +1174,13 @@ def received_date(text: str) -> tuple[date | None, str | None]:
     return _received_date(text, text.lower())
 
 
-def _received_date(text: str, lower_text: str) -> tuple[date | None, str | None]:
+def _received_date(
+    text: str, lower_text: str, checked: bool | None = None
+) -> tuple[date | None, str | None]:
     # Every match holds a digit (the date) and its pattern's words: text without them is
     # not searched, nor are the (many) windows without them.
-    checked = _plain_case(text)
+    if checked is None:
+        checked = _plain_case(text)
     if _DIGIT.search(text) is None or (checked and not _may_say_received(lower_text)):
         return None, None
     if checked and len(text) > 2 * _RECEIVED_HEAD:
@@ -1157,8 +1193,10 @@ def _received_date(text: str, lower_text: str) -> tuple[date | None, str | None]
         if space is not None:
             found = _received_in(text[: space.start()], checked, _RECEIVED[:1], head=True)
             # ("rece" is in "receiv" and "receipt", "sent on" and "made on" are flattened)
-            rare = sum(lower_text.count(w) for w in ("rece", "dated", "sent", "made"))
-            if found[0] is not None and rare <= 180:
+            if (
+                found[0] is not None
+                and sum(lower_text.count(w) for w in ("rece", "dated", "sent", "made")) <= 180
+            ):
                 return found
     return _received_in(text, checked, _RECEIVED)
 
@@ -1190,12 +1228,12 @@ def _received_in(
 ) -> tuple[date | None, str | None]:
     """``received_date`` with ``patterns``; with ``head``, only in the windows that end
     within ``text`` (the start of a longer text, cut at white space)."""
-    flat = " ".join(text.split())
+    flat = _one_spaced(text)
     lower = flat.lower()
     windows = [(max(0, p - 130), p + 90) for p in _anchors(lower, _RECEIVED_WORDS, 60)]
     if head:
         windows = [(start, end) for start, end in windows if end <= len(flat)]
-    for pattern, needs in zip(patterns, _RECEIVED_NEEDS, strict=False):
+    for pattern, twin, needs in zip(patterns, _RECEIVED_TWINS, _RECEIVED_NEEDS, strict=False):
         words_at = sorted(_positions(lower, needs)) if checked else None
         if words_at == []:
             continue
@@ -1206,10 +1244,13 @@ def _received_in(
                     continue
             if _DIGIT.search(flat, start, end) is None:
                 continue
-            for m in pattern.finditer(flat, start, end):
+            # (in text of plain case, the pattern's lower-case twin reads ``lower``)
+            for m in (twin if checked else pattern).finditer(
+                lower if checked else flat, start, end
+            ):
                 when = _to_date(m)
                 if when is not None:
-                    return when, _short(m.group(0))
+                    return when, _short(flat[m.start() : m.end()])
     return None, None
 
 
@@ -1257,16 +1298,22 @@ _CITED_SECTIONS = {"12", "14", *(str(n) for n in range(21, 45)), "22A"}
 _CITED_REGULATIONS = {"12", "13"}
 
 
-# In lower case, every match of _SECTION or _REGULATION holds this ("s 40", "s.40",
-# "section 40", "regulation 12", "reg. 12"; a sentence's only white space is " "): one
-# pass over the message finds the few sentences that can cite a section.
-_CITATION_HINT = re.compile(r"[sgn]\.? ?\d")
+# In lower case, every match of _SECTION or _REGULATION holds one of these: "section 40"
+# and "regulation 12" end in "ion", "sections 40", "s.40", "ss 40" and "regs. 12" in "s",
+# and "reg. 12" in "eg" (a sentence's only white space is " "). A pattern that starts with
+# a fixed text is scanned for far faster than one that starts with a class ("[sgn]"):
+# three passes over the message find the few sentences that can cite a section.
+_CITATION_HINTS = (
+    re.compile(r"s\.? ?\d"),
+    re.compile(r"ion ?\d"),
+    re.compile(r"eg\.? ?\d"),
+)
 
 
 def cited_sections(sentences: list[_Sentence]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     found: dict[str, str] = {}
     if isinstance(sentences, _Sentences) and sentences.plain_case:
-        sentences = [sentences[i] for i in sentences.counted.matching(_CITATION_HINT)]
+        sentences = sentences.matching(_CITATION_HINTS)
     for s in sentences:
         if s.rights or s.question:
             continue
@@ -1338,16 +1385,19 @@ def classify(message: ParsedMessage) -> Classification:
     """Kind, outcome, cited sections, the date they say they received the request
     and the review address, each with the phrases that decided it."""
     evidence: dict[str, tuple[str, ...]] = {}
-    own_body = strip_quoted_history(message.text, message.subject)
-    own = "\n\n".join([own_body, *(a.text for a in message.attachments if a.text)])
-    own_lower = own.lower()
-    sentences = _sentences(_without_quoted_request(own, own_lower))
+    own, own_lower, plain_case = _own_text(message)
+    sentences = _sentences(
+        _without_quoted_request(own, own_lower, plain_case),
+        plain_case,
+        # (``strip_quoted_history`` joins lines with newlines; attachments' text is as is)
+        newlines_only=not any(a.text for a in message.attachments),
+    )
     ignored = [s for s in sentences if s.rights]
     if ignored:
         evidence["ignored"] = tuple(
             f"review-rights wording: {_short(s.shown, 120)}" for s in ignored[:3]
         )
-    received_on, received_phrase = _received_date(own, own_lower)
+    received_on, received_phrase = _received_date(own, own_lower, plain_case)
     address, address_phrase = _review_address(own, own_lower)
     if received_phrase:
         evidence["received_on"] = (received_phrase,)
@@ -1402,6 +1452,26 @@ def classify(message: ParsedMessage) -> Classification:
     return result(decision)
 
 
+def _own_text(message: ParsedMessage) -> tuple[str, str, bool]:
+    """The message's own words (``strip_quoted_history``) and its attachments' text, that
+    in lower case, and whether it is of plain case (see ``_plain_case``)."""
+    body = message.text
+    body_lower = body.lower()
+    body_plain = _plain_case(body)
+    own = _strip_quoted_history(body, message.subject, body_lower, body_plain)
+    attached = [a.text for a in message.attachments if a.text]
+    if attached:
+        own = "\n\n".join([own, *attached])
+    plain_case = (body_plain and not attached) or _plain_case(own)
+    if not attached and len(body_lower) == len(body) and body.startswith(own):
+        # No character had a longer lower case, so lowering was done character by
+        # character, and what follows ``own`` in the body (if anything) is a line break,
+        # which no lower case depends on (a final sigma looks past letters only): this
+        # is ``own.lower()``.
+        return own, body_lower[: len(own)], plain_case
+    return own, own.lower(), plain_case
+
+
 def _auto_body(sentences: _Sentences) -> tuple[str, ...]:
     """What the opening sentences say of an automatic message ("I am out of the office")."""
     return _phrases(_find(AUTO_BODY, sentences.head(12), skip_conditional=False))
@@ -1415,14 +1485,17 @@ class _Decision:
     outcome_why: list[str] = field(default_factory=list)
 
 
-def _content_kind(message: ParsedMessage, sentences: list[_Sentence]) -> _Decision:
+def _content_kind(message: ParsedMessage, sentences: _Sentences) -> _Decision:
     subject = message.subject
+    # (in a subject of plain case, a rule is only tried if it holds the rule's words)
+    lower = subject.lower() if PRECHECK and _plain_case(subject) else None
     subject_kinds = {
         kind: f"subject: {_short(subject, 120)}"
         for kind, pattern in SUBJECT_RULES
-        if pattern.search(subject)
+        if (lower is None or any(w in lower for w in _SUBJECT_WORDS[kind]))
+        and pattern.search(subject)
     }
-    review_subject = bool(REVIEW_CONTEXT.search(subject))
+    review_subject = (lower is None or "review" in lower) and bool(REVIEW_CONTEXT.search(subject))
 
     review_response = _find(REVIEW_RESPONSE, sentences)
     if review_response:
@@ -1473,12 +1546,11 @@ def _content_kind(message: ParsedMessage, sentences: list[_Sentence]) -> _Decisi
     return _Decision("other", [])
 
 
-def _review_context(sentences: list[_Sentence]) -> bool:
+def _review_context(sentences: _Sentences) -> bool:
     """Whether a sentence that counts speaks of an internal review."""
-    maybe: Iterable[_Sentence] = sentences
-    if isinstance(sentences, _Sentences) and sentences.plain_case:
-        # (REVIEW_CONTEXT cannot match without "review")
-        maybe = (sentences[i] for i in sentences.counted.holding(("review",)))
+    maybe: list[_Sentence] = sentences
+    if sentences.plain_case:  # (REVIEW_CONTEXT cannot match without "review")
+        maybe = sentences.holding(("review",))
     return any(REVIEW_CONTEXT.search(s.text) for s in maybe if not s.rights and not s.question)
 
 
@@ -1487,7 +1559,7 @@ _QUALIFIED = _rx(r"\b(?:but|however)\b[^.?!]{0,40}\b(?:estimate|approximately|ar
 _NOT_SUCCESS = {"refusal notice", "does not hold"}
 
 
-def _outcome(sentences: list[_Sentence]) -> tuple[str | None, list[str]]:
+def _outcome(sentences: _Sentences) -> tuple[str | None, list[str]]:
     success = [h for h in _find(RESPONSE_FINAL, sentences) if h[0] not in _NOT_SUCCESS]
     not_held = _find(NOT_HELD, sentences)
     qualified = [h for h in not_held if _QUALIFIED.search(h[1])]
