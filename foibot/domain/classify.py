@@ -129,7 +129,7 @@ _KEYWORDS: dict[str, tuple[str, ...]] = {
     "section 10(3)": ("10(3)", "10 (3)"),
     "regulation 7": ("reg",),
     "new due date": ("date", "deadline"),
-    "cannot answer in time": ("not", "cannot"),
+    "cannot answer in time": ("not", "cannot", "unable"),
     "holds the information": ("hold",),
     "response enclosed": ("please",),
     "answers below": ("below", "attached", "enclosed", "as follows"),
@@ -811,7 +811,8 @@ def _normalise(text: str) -> str:
 
 
 def _expanded(contraction: re.Match[str]) -> str:
-    return _CONTRACTIONS[contraction.group(1).lower()]
+    # (a capital dotted I lower-cases to two characters: "DİDN'T" is no key, kept as is)
+    return _CONTRACTIONS.get(contraction.group(1).lower(), contraction.group(1))
 
 
 def _starts(parts: list[str]) -> list[int]:

@@ -49,6 +49,7 @@ PIECES = [
     "We will need more time", "fee of £25.00", "We have received your request and will",
     "I am out of the office", "sections 40 and 41", "regs. 13", "ss 21", "s40", "reg.12(4)(a)",
     "\u03a3", "\u0085", "\u2028", "\u00a0", "\u3000", "\r", "\x0b", "\x1c", "\u2018", "DON'T",
+    "We are unable to respond within the statutory 20 working days.",
 ]  # fmt: skip
 texts = st.lists(st.sampled_from(PIECES), max_size=60).map("".join)
 plain_texts = texts.filter(c._plain_case)  # (no "\u0130", "\u0131" or "\u017f")

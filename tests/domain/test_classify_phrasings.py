@@ -45,6 +45,16 @@ def kind_of(subject: str, body: str) -> tuple[str, str | None]:
             "Thank you. We will respond to your request within 20 working days.",
             ("acknowledgement", None),
         ),
+        (
+            "Dear A. Researcher,\n\nWe are unable to respond within the statutory 20 working "
+            "days. We apologise for the delay.\n\nInformation Governance",
+            ("extension_notice", None),
+        ),
+        (  # (its lower case is no contraction foibot knows: read as written)
+            "WE DİDN'T RECEIVE IT UNTIL MONDAY.\n\nThe council holds the information "
+            "requested.\n\n1. 95 laptops.",
+            ("response", "successful"),
+        ),
     ],
 )
 def test_phrasings(body: str, expected: tuple[str, str | None]) -> None:
