@@ -193,19 +193,19 @@ class _Signals:
 
 def domain_matches(domain: str, suffixes: Collection[str]) -> bool:
     """True when ``domain`` is one of ``suffixes`` or a subdomain of one."""
+    if not domain.endswith(tuple(suffixes)):
+        return False  # (the usual answer, found in one test)
     return any(domain == s or domain.endswith("." + s) for s in suffixes)
 
 
 def domain_candidates(domain: str) -> list[str]:
     """The domain and its parents, most specific first, never a bare public suffix:
     "mail.barnet.gov.uk" -> ["mail.barnet.gov.uk", "barnet.gov.uk"]."""
-    labels = domain.lower().strip(".").split(".")
     out = []
-    for i in range(len(labels) - 1):
-        candidate = ".".join(labels[i:])
-        if candidate in _PUBLIC_SUFFIXES:
-            break
+    candidate = domain.lower().strip(".")
+    while "." in candidate and candidate not in _PUBLIC_SUFFIXES:
         out.append(candidate)
+        candidate = candidate.partition(".")[2]  # its parent
     return out
 
 
@@ -243,6 +243,7 @@ class LookupKeys:
     domains: list[str]  # the sender's domain and its parents
     text_refs: list[their_refs.TheirRef]  # the authority's references in the message
     their_values: list[str]  # ... in every form they may have been learned under
+    phrases: dict[str, str]  # each of those forms -> how the message put it
 
 
 def lookup_keys(
@@ -255,6 +256,8 @@ def lookup_keys(
     is_bounce = parsed.delivery_report is not None
     plus_refs: dict[str, str] = {}
     for address in (*parsed.to, *parsed.cc, *parsed.delivered_to):
+        if "+" not in address:
+            continue  # (the pattern needs one: a cheaper test first)
         m = _PLUS.match(address.lower())
         if m is None:
             continue
@@ -275,6 +278,12 @@ def lookup_keys(
         text_refs = list(found_references)
     else:
         text_refs = their_refs.extract_from([parsed.subject, parsed.full_text])
+    # (For a form two references share, the phrase of the last: their_values keep the
+    # order in which forms first appear.)
+    phrases: dict[str, str] = {}
+    for theirs in text_refs:
+        for value in their_refs.variants(theirs.value):
+            phrases[value] = theirs.phrase
     sender_domain = parsed.sender_domain
     return LookupKeys(
         plus_refs=plus_refs,
@@ -284,9 +293,8 @@ def lookup_keys(
         message_ids=ids,
         domains=domain_candidates(sender_domain) if sender_domain else [],
         text_refs=text_refs,
-        their_values=list(
-            dict.fromkeys(v for r in text_refs for v in their_refs.variants(r.value))
-        ),
+        their_values=list(phrases),
+        phrases=phrases,
     )
 
 
@@ -314,17 +322,21 @@ def match_message(
     # 2. In-Reply-To, then References
     report = parsed.delivery_report
     by_id = lookup.requests_by_message_ids(keys.message_ids) if keys.message_ids else {}
-    replied = [by_id[i] for i in parsed.in_reply_to if i in by_id]
-    if replied:
-        signals.add("in_reply_to", replied, "In-Reply-To: " + ", ".join(parsed.in_reply_to))
-    else:
-        named = [by_id[i] for i in parsed.references if i in by_id]
-        signals.add("in_reply_to", named, "References names our message")
+    # (A signal naming no request is not added: the ``if``s only skip building those.)
+    if by_id:
+        replied = [by_id[i] for i in parsed.in_reply_to if i in by_id]
+        if replied:
+            signals.add("in_reply_to", replied, "In-Reply-To: " + ", ".join(parsed.in_reply_to))
+        else:
+            named = [by_id[i] for i in parsed.references if i in by_id]
+            signals.add("in_reply_to", named, "References names our message")
 
-    found_subject = [by_ref[r] for r in subject_refs if r in by_ref]
-    signals.add("reference_subject", found_subject, ", ".join(subject_refs))
-    found_body = [by_ref[r] for r in body_refs if r in by_ref]
-    signals.add("reference_body", found_body, ", ".join(body_refs))
+    if subject_refs:
+        found_subject = [by_ref[r] for r in subject_refs if r in by_ref]
+        signals.add("reference_subject", found_subject, ", ".join(subject_refs))
+    if body_refs:
+        found_body = [by_ref[r] for r in body_refs if r in by_ref]
+        signals.add("reference_body", found_body, ", ".join(body_refs))
 
     # 4. the authority's own reference, among requests to the sender's authority
     sender_domain = parsed.sender_domain
@@ -339,23 +351,27 @@ def match_message(
                 break
     case_system = bool(sender_domain) and domain_matches(sender_domain or "", case_system_domains)
     text_refs = keys.text_refs
+    values = keys.their_values
+    hits: Sequence[tuple[str, RequestRef]] = ()
+    # Requests to any authority that learned one of the references: for the case-system
+    # rule, and for suggestions when the sender's own authority gave nothing.
+    anywhere: Sequence[tuple[str, RequestRef]] | None = None
     if text_refs:
-        values = keys.their_values
-        shown = {v: r.phrase for r in text_refs for v in their_refs.variants(r.value)}
         scope = [a.id for a in authorities]
-        hits: Sequence[tuple[str, RequestRef]] = []
         if scope:
             hits = lookup.requests_by_their_references(values, scope)
-            detail = "; ".join(sorted({f"{shown[v]} (learned on {r.reference})" for v, r in hits}))
-            if case_system:
-                detail += f"; case-system sender {sender_domain} configured for the authority"
-            signals.add("their_reference", [r for _, r in hits], detail)
-        # Elsewhere (for the case-system rule and for suggestions): only asked when
-        # the sender's own authority gave nothing.
-        anywhere = lookup.requests_by_their_references(values, None) if not hits else []
+            if hits:
+                shown = keys.phrases
+                detail = "; ".join(
+                    sorted({f"{shown[v]} (learned on {r.reference})" for v, r in hits})
+                )
+                if case_system:
+                    detail += f"; case-system sender {sender_domain} configured for the authority"
+                signals.add("their_reference", [r for _, r in hits], detail)
         if case_system and not scope:
             # A case system's own domain: the reference must be unique across all
             # requests and the message must name that request's authority.
+            anywhere = lookup.requests_by_their_references(values, None)
             requests = {r.id: r for _, r in anywhere}
             if len(requests) == 1:
                 only = next(iter(requests.values()))
@@ -364,13 +380,12 @@ def match_message(
                     signals.add(
                         "their_reference",
                         [only],
-                        f"{shown[value]} (learned on {only.reference}); case-system sender "
-                        f"{sender_domain}, message names {only.authority_name}",
+                        f"{keys.phrases[value]} (learned on {only.reference}); "
+                        f"case-system sender {sender_domain}, message names {only.authority_name}",
                     )
-        for value, request in anywhere:
-            signals.hint(request, 60, f"mentions {shown[value]}, the authority's reference for it")
 
     # 5. bounce
+    recipients_of: dict[int, RequestRef] = {}
     if report is not None:
         bounced: list[RequestRef] = []
         detail = ""
@@ -384,8 +399,6 @@ def match_message(
             if len(recipients_of) == 1:
                 bounced = list(recipients_of.values())
                 detail = "report names the recipient " + ", ".join(report.recipients)
-            for request in recipients_of.values():
-                signals.hint(request, 50, "the bounce names its recipient")
         signals.add("bounce", bounced, detail)
 
     # Decide among the strong methods.
@@ -400,18 +413,28 @@ def match_message(
         if case_system:
             evidence["case_system"] = True
 
-    for s in signals.strong:
-        for request in s.requests.values():
-            signals.hint(request, 100 - 5 * STRONG.index(s.method), f"{s.method}: {s.detail}")
-
     if len(chosen) == 1 and all(next(iter(chosen)) in s.requests for s in ambiguous):
         request_id = next(iter(chosen))
-        first = min(decisive, key=lambda s: STRONG.index(s.method))
+        first = decisive[0]  # the strongest: signals are added in the order of STRONG
         request = first.requests[request_id]
         evidence["method"] = first.method
         if authorities and request.authority_id not in {a.id for a in authorities}:
             evidence["note"] = f"sender domain {sender_domain} is known for another authority"
         return MatchResult(request, first.method, evidence)
+
+    # Not filed: the hints for its suggestions (only now, as a filed message needs none).
+    if text_refs and not hits:
+        if anywhere is None:
+            anywhere = lookup.requests_by_their_references(values, None)
+        for value, request in anywhere:
+            signals.hint(
+                request, 60, f"mentions {keys.phrases[value]}, the authority's reference for it"
+            )
+    for request in recipients_of.values():
+        signals.hint(request, 50, "the bounce names its recipient")
+    for s in signals.strong:
+        for request in s.requests.values():
+            signals.hint(request, 100 - 5 * STRONG.index(s.method), f"{s.method}: {s.detail}")
     if len(chosen) > 1 or (chosen and ambiguous):
         evidence["conflict"] = [s.as_json() for s in signals.strong]
         return MatchResult(None, None, evidence, True, _suggest(signals))

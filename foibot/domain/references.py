@@ -17,6 +17,7 @@ PREFIX = "FB"
 BODY_LENGTH = 6
 _VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
 _MODULUS = len(ALPHABET)  # 31, prime
+_SEPARATOR = re.compile(r"[\s\-_:#]")
 
 # In free text: the prefix, an optional separator, then seven symbols (separators
 # inside are allowed: people write "FB-7K3 M9QX"). Checked before it counts. (The
@@ -26,12 +27,13 @@ _IN_TEXT = re.compile(
     r"FB(?<![A-Za-z0-9]FB)[\s\-_:#]?((?:[2-9A-HJKMNP-Za-hjkmnp-z][\s\-]?){6}[2-9A-HJKMNP-Za-hjkmnp-z])(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
-_PREFIXES = ("FB", "fb", "Fb", "fB")
 
 
 def check_character(body: str) -> str:
     """The check character for a body of valid symbols (upper case)."""
-    total = sum((position + 2) * _VALUE[ch] for position, ch in enumerate(body))
+    total = 0
+    for weight, ch in enumerate(body, 2):
+        total += weight * _VALUE[ch]
     return ALPHABET[total % _MODULUS]
 
 
@@ -45,10 +47,10 @@ def normalise(text: str) -> str | None:
     """The canonical form (e.g. ``FB-7K3M9Q5``) of a reference typed any which way, or
     None if it is not a valid reference (wrong length, foreign symbol, or bad check
     character)."""
-    compact = re.sub(r"[\s\-_:#]", "", text).upper()
+    compact = _SEPARATOR.sub("", text).upper()
     if len(compact) == len(PREFIX) + BODY_LENGTH + 1 and compact.startswith(PREFIX):
         compact = compact[len(PREFIX) :]
-    if len(compact) != BODY_LENGTH + 1 or any(ch not in _VALUE for ch in compact):
+    if len(compact) != BODY_LENGTH + 1 or not _VALUE.keys() >= set(compact):
         return None
     body, check = compact[:-1], compact[-1]
     if check_character(body) != check:
@@ -64,8 +66,11 @@ def find_references(text: str) -> list[str]:
     """Every valid reference in ``text``, canonical, in order of appearance, without
     repeats. Candidates failing the check character are ignored."""
     found: list[str] = []
-    if not any(prefix in text for prefix in _PREFIXES):
-        return found  # (most text has no reference: a substring test is cheaper)
+    # Most text holds no reference, so a substring test comes first: "FB" in any case is
+    # "fb" in the text's UTF-8 lower-cased as bytes (ASCII letters only). One test, and
+    # cheaper than lower-casing the text itself, which is slow once it is not all ASCII.
+    if b"fb" not in text.encode("utf-8", "surrogatepass").lower():
+        return found
     for match in _IN_TEXT.finditer(text):
         ref = normalise(match.group(1))
         if ref is not None and ref not in found:

@@ -31,6 +31,7 @@ from foibot.domain import references as ours
 # Prefixes that only say "this is an FOI/EIR reference": "FOI-15631" and "15631" are
 # the same reference written with and without it (see ``variants``).
 FOI_PREFIXES = ("FOI", "FOIA", "FOISA", "FOIR", "EIR", "EIRS", "EISR", "RFI")
+_DASHED_PREFIXES = tuple(f"{p}-" for p in FOI_PREFIXES)
 _ACT_YEARS = {"2000", "2002", "2004"}  # "FOIA 2000", "FOISA 2002", "EIR 2004" name Acts
 
 _SEP = r"[ \t\-/_.]"
@@ -105,7 +106,7 @@ def variants(value: str) -> tuple[str, ...]:
         core = value
     else:
         return (value,)
-    return (core, *(f"{p}-{core}" for p in FOI_PREFIXES))
+    return (core, *[p + core for p in _DASHED_PREFIXES])
 
 
 def _acceptable(token: str, value: str) -> bool:
@@ -152,17 +153,19 @@ _DIGIT = re.compile(r"\d")
 _ODD_CASE = ("\u0130", "\u0131", "\u017f")
 
 
+_DIGIT_WITHIN = 30  # a label ends within a few words: "Our reference number is 7706354"
+
+
 def _near(
     lower: str,
     words: tuple[str, ...],
     before: int,
     after: int,
     found: dict[str, list[int]],
-    digit_within: int = 30,
 ) -> list[tuple[int, int]]:
-    """Windows around each occurrence of ``words`` with a digit soon after the word (a
-    label ends within a few words: "Our reference number is 7706354"). ``found``
-    remembers where each word is (a word may be asked for twice)."""
+    """Windows around each occurrence of ``words`` with a digit soon after the word.
+    ``found`` remembers where each word is with a digit after it (a word may be asked
+    for twice)."""
     windows = []
     for word in words:
         at = found.get(word)
@@ -170,11 +173,10 @@ def _near(
             at = found[word] = []
             i = lower.find(word)
             while i != -1:
-                at.append(i)
+                if _DIGIT.search(lower, i, i + _DIGIT_WITHIN):
+                    at.append(i)
                 i = lower.find(word, i + 1)
-        for i in at:
-            if _DIGIT.search(lower, i, i + digit_within):
-                windows.append((max(0, i - before), i + after))
+        windows += [(max(0, i - before), i + after) for i in at]
     return windows
 
 
@@ -182,19 +184,16 @@ def _matches(
     pattern: re.Pattern[str],
     text: str,
     windows: list[tuple[int, int]],
-    lower: str | None = None,
-    starts: tuple[str, ...] = (),
+    at: list[int] | None = None,
 ) -> list[re.Match[str]]:
-    """The matches of ``pattern`` in the windows. With ``lower`` (``text.lower()``, with
-    positions the same as ``text``'s), a match is only tried where one of ``starts``
-    is: the same matches as ``finditer`` if every match starts with one of them."""
+    """The matches of ``pattern`` in the windows. With ``at`` (positions, in order), a
+    match is only tried there: the same matches as ``finditer`` if every match starts
+    at one of them."""
     found: dict[int, re.Match[str]] = {}
-    # where one of ``starts`` is, found once over each stretch of overlapping windows
-    at = [] if lower is None else _positions(lower, starts, _stretches(windows))
     for start, end in windows:
         for m in (
             pattern.finditer(text, start, end)
-            if lower is None
+            if at is None
             else _finditer_at(pattern, text, start, end, at)
         ):
             known = found.get(m.start())
@@ -226,6 +225,24 @@ def _positions(lower: str, words: tuple[str, ...], stretches: list[tuple[int, in
     return sorted(at)
 
 
+def _shape_windows(
+    lower: str, words: dict[str, list[int]], plain: bool
+) -> tuple[list[tuple[int, int]], list[int] | None]:
+    """The windows where a shaped token may be, and in plain text (see _ODD_CASE) the
+    positions where one may start: where one of _SHAPE_WORDS is with a digit soon after
+    (``_near`` notes them in ``words``), or two digits before a "/" ("15/16-514")."""
+    windows = _near(lower, _SHAPE_WORDS, 2, 120, words)
+    at = [i for word in _SHAPE_WORDS for i in words[word]] if plain else None
+    slash = lower.find("/")
+    while slash != -1:
+        if lower[slash - 2 : slash].isdigit() and lower[slash + 1 : slash + 3].isdigit():
+            windows.append((max(0, slash - 2), slash + 12))
+            if at is not None:
+                at.append(slash - 2)
+        slash = lower.find("/", slash + 1)
+    return windows, None if at is None else sorted(at)
+
+
 def _finditer_at(
     pattern: re.Pattern[str], text: str, start: int, end: int, at: list[int]
 ) -> Iterator[re.Match[str]]:
@@ -248,16 +265,14 @@ def extract(text: str) -> list[TheirRef]:
     if _DIGIT.search(text) is None:
         return []  # (every reference holds a digit)
     lower = text.lower()
+    # In plain text a match starts where ``lower`` holds a word it starts with (see
+    # _ODD_CASE), so the patterns are only tried there.
     plain = text.isascii() or not any(c in text for c in _ODD_CASE)
     words: dict[str, list[int]] = {}
-    labelled = _matches(
-        _LABELLED,
-        text,
-        _near(lower, _LABEL_WORDS, 15, 150, words),
-        lower if plain else None,
-        _LABEL_STARTS,
-    )
-    for m in labelled:
+    windows = _near(lower, _LABEL_WORDS, 15, 150, words)
+    # (where a label may start, found once over each stretch of overlapping windows)
+    at = _positions(lower, _LABEL_STARTS, _stretches(windows)) if plain and windows else None
+    for m in _matches(_LABELLED, text, windows, at):
         if m.group("your"):
             continue
         token = m.group("token").strip()
@@ -266,13 +281,8 @@ def extract(text: str) -> list[TheirRef]:
             continue
         phrase = " ".join(m.group(0).split())
         hits.append((m.start(), TheirRef(value, token, phrase, True)))
-    windows = _near(lower, _SHAPE_WORDS, 2, 120, words)
-    slash = lower.find("/")
-    while slash != -1:
-        if lower[slash - 2 : slash].isdigit() and lower[slash + 1 : slash + 3].isdigit():
-            windows.append((max(0, slash - 2), slash + 12))
-        slash = lower.find("/", slash + 1)
-    for m in _matches(_SHAPED, text, windows):
+    windows, at = _shape_windows(lower, words, plain)
+    for m in _matches(_SHAPED, text, windows, at):
         if m.group("y1") and not _years_follow(m.group("y1"), m.group("y2")):
             continue
         token = m.group("token").strip()

@@ -198,8 +198,22 @@ def test_labelled_references(text: str, starts: list[int]) -> None:
     lower = text.lower()
     if not c._plain_case(text):
         return
-    fast = their_refs._matches(their_refs._LABELLED, text, windows, lower, their_refs._LABEL_STARTS)
+    at = their_refs._positions(lower, their_refs._LABEL_STARTS, their_refs._stretches(windows))
+    fast = their_refs._matches(their_refs._LABELLED, text, windows, at)
     plain = their_refs._matches(their_refs._LABELLED, text, windows)
+    assert [m.span() for m in fast] == [m.span() for m in plain]
+
+
+@EXAMPLES
+@given(texts)
+def test_shaped_references(text: str) -> None:
+    """Trying the shape pattern only where a shaped token can start finds what finditer
+    finds in the same windows."""
+    if not c._plain_case(text):
+        return
+    windows, at = their_refs._shape_windows(text.lower(), {}, plain=True)
+    fast = their_refs._matches(their_refs._SHAPED, text, windows, at)
+    plain = their_refs._matches(their_refs._SHAPED, text, windows)
     assert [m.span() for m in fast] == [m.span() for m in plain]
 
 
