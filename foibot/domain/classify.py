@@ -614,7 +614,7 @@ _ODD_CASE = ("\u0130", "\u0131", "\u017f")
 
 
 def _plain_case(text: str) -> bool:
-    return text.isascii() or not any(c in text for c in _ODD_CASE)
+    return text.isascii() or not any(map(text.__contains__, _ODD_CASE))
 
 
 def _positions(lower: str, words: Iterable[str]) -> list[int]:
@@ -692,9 +692,7 @@ def _strip_quoted_history(body: str, subject: str, lower: str, checked: bool) ->
     """``strip_quoted_history`` given ``body.lower()`` and ``_plain_case(body)``."""
     forward = _FORWARD_MARK.search(body) if not checked or "forwarded message" in lower else None
     headers = (
-        list(_QUOTE_HEADER.finditer(body))
-        if not checked or any(w in lower for w in _QUOTE_HEADER_WORDS)
-        else []
+        list(_QUOTE_HEADER.finditer(body)) if not checked or _may_have_quote_header(lower) else []
     )
     merged: list[re.Match[str]] = []
     for h in headers:  # "____" then "From: ... Sent: ..." is one separator
@@ -713,10 +711,48 @@ def _strip_quoted_history(body: str, subject: str, lower: str, checked: bool) ->
     elif merged:
         cut_at = merged[0].start()
     own = body if cut_at is None else body[:cut_at]
+    if _joined_lines(own) and not _has_quote_line(own):
+        return own  # (what the lines below would make of it: most letters)
     lines = own.splitlines()
     if ">" in own:
         lines = [line for line in lines if ">" not in line or not line.lstrip().startswith(">")]
     return "\n".join(lines)
+
+
+def _may_have_quote_header(lower: str) -> bool:
+    """Whether ``lower`` holds one of ``_QUOTE_HEADER_WORDS``. The two that end with a
+    colon are looked for at the colons, which are few ("Our ref:", "Response:"): that is
+    faster than looking for each through the text."""
+    if "original message" in lower or ("_" in lower and "________" in lower):
+        return True
+    colon = lower.find(":")
+    while colon != -1:
+        if lower.endswith(("wrote", "from"), 0, colon):
+            return True
+        colon = lower.find(":", colon + 1)
+    return False
+
+
+# The line breaks of ``str.splitlines`` but "\n".
+_OTHER_LINE_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+
+
+def _joined_lines(text: str) -> bool:
+    """Whether ``"\\n".join(text.splitlines())`` is ``text``: its only line breaks are
+    newlines, and it does not end with one."""
+    return not text.endswith("\n") and not any(map(text.__contains__, _OTHER_LINE_BREAKS))
+
+
+def _has_quote_line(text: str) -> bool:
+    """Whether a line of ``text`` (whose only line breaks are newlines) starts with ">"
+    after white space. (Most ">" are in "<http://...>", and few.)"""
+    at = text.find(">")
+    while at != -1:
+        line_start = text.rfind("\n", 0, at) + 1
+        if line_start == at or text[line_start:at].isspace():
+            return True
+        at = text.find(">", at + 1)
+    return False
 
 
 def _without_quoted_request(
@@ -797,17 +833,36 @@ _CONTRACTIONS = {
 _CONTRACTION = re.compile(
     r"\b(" + "|".join(re.escape(c) for c in _CONTRACTIONS) + r")\b", re.IGNORECASE
 )
-# every contraction ends so: a cheap test that spares the slow pattern most apostrophes
+# Every contraction ends so, a few letters after it starts (_expand_contractions).
 _CONTRACTION_END = re.compile(r"'(?:ve|ll|re|m|t)\b", re.IGNORECASE)
+_BEFORE_APOSTROPHE = max(c.index("'") for c in _CONTRACTIONS)
 
 
 def _normalise(text: str) -> str:
     if "\u2019" not in text and "'" not in text and "\u2018" not in text:
         return text
-    text = text.replace("\u2019", "'").replace("\u2018", "'")
-    if not _CONTRACTION_END.search(text):
+    return _expand_contractions(text.replace("\u2019", "'").replace("\u2018", "'"))
+
+
+def _expand_contractions(text: str) -> str:
+    """``_CONTRACTION.sub(_expanded, text)``. The pattern starts with a word boundary, so
+    a search tries it at every character: it is only tried at the few places that can
+    start a contraction, just before an apostrophe that ends one (found fast: a pattern
+    that starts with a fixed character is skipped to it)."""
+    parts: list[str] = []
+    done = 0  # (``text`` up to here is in ``parts``)
+    for end in _CONTRACTION_END.finditer(text):
+        apostrophe = end.start()
+        for start in range(max(done, apostrophe - _BEFORE_APOSTROPHE), apostrophe):
+            contraction = _CONTRACTION.match(text, start)  # (\b sees the text before)
+            if contraction is not None:
+                parts += (text[done:start], _expanded(contraction))
+                done = contraction.end()
+                break
+    if not parts:
         return text
-    return _CONTRACTION.sub(_expanded, text)
+    parts.append(text[done:])
+    return "".join(parts)
 
 
 def _expanded(contraction: re.Match[str]) -> str:
@@ -825,14 +880,20 @@ class _Index:
     string, so that a word is looked for with one ``str.find`` over the message rather
     than one per sentence, and each word only once per message."""
 
-    def __init__(self, whole: str) -> None:
-        self.whole = whole  # the sentences' lower case text, joined by newlines
-        self.lowers = whole.split("\n") if whole else []  # (a sentence holds no newline)
+    def __init__(self, texts: list[str]) -> None:
+        joined = "\n".join(texts)  # (a sentence holds no newline)
+        if joined.isascii():
+            self.whole = joined.lower()  # the sentences' lower case text, joined by newlines
+            self.lowers = self.whole.split("\n") if texts else []  # (each sentence's)
+        else:  # (lowering other text is far slower, and most of its sentences are ASCII)
+            self.lowers = list(map(str.lower, texts))
+            self.whole = "\n".join(self.lowers)
         self._starts = _starts(self.lowers)  # where each starts in ``whole`` (and one past)
         self._word: dict[str, list[int]] = {}
         self._words: dict[tuple[str, ...], list[int]] = {}
         # the keywords present (None: not known). For short text (most mail), one pass over
         # all the keywords costs less than a call per keyword asked about.
+        whole = self.whole
         self.present = (
             frozenset(filter(whole.__contains__, _ALL_KEYWORDS)) if len(whole) < 800 else None
         )
@@ -840,11 +901,18 @@ class _Index:
     def holding(self, words: tuple[str, ...]) -> list[int]:
         """The numbers of the sentences holding one of ``words``, in order."""
         found = self._words.get(words)
-        if found is None:
+        if found is not None:
+            return found
+        present = self.present
+        if present is not None and present.isdisjoint(words) and _ALL_KEYWORDS.issuperset(words):
+            found = []  # (short text without any of them: known at once)
+        elif len(words) == 1:
+            found = self._holding(words[0])
+        else:
             lists = [numbers for numbers in map(self._holding, words) if numbers]
             # (mostly at most one of the words is there)
             found = sorted(set().union(*lists)) if len(lists) > 1 else lists[0] if lists else []
-            self._words[words] = found
+        self._words[words] = found
         return found
 
     def matching(self, patterns: Iterable[re.Pattern[str]]) -> list[int]:
@@ -920,7 +988,7 @@ def _one_spaced(text: str) -> str:
     """``" ".join(text.split())``: each run of white space made one space, none at either
     end. In ASCII text whose only white space is " " and newlines (most letters) this is
     done without taking the text apart into words, which is several times faster."""
-    if text.isascii() and not any(space in text for space in _OTHER_ASCII_SPACE):
+    if text.isascii() and not any(map(text.__contains__, _OTHER_ASCII_SPACE)):
         text = text.replace("\n", " ")
         while "  " in text:
             text = text.replace("  ", " ")
@@ -949,17 +1017,11 @@ def _sentences(text: str, plain_case: bool = False, newlines_only: bool = False)
                 joined = pattern.sub(mark, joined)
         flat_all = _one_spaced(joined.replace("*", " ").replace("\\", " "))
         shown = list(filter(None, map(str.strip, flat_all.split("\x00"))))
-        # ``_normalise`` of each, as it does it (an apostrophe is made straight in one pass
-        # over them all, and only sentences with a contraction's end are read further)
+        # ``_normalise`` of each, done to them all at once (no contraction spans a mark)
+        normal = _expand_contractions(flat_all.replace("\u2019", "'").replace("\u2018", "'"))
         texts = shown
-        if "\u2019" in flat_all or "\u2018" in flat_all:
-            flat_all = flat_all.replace("\u2019", "'").replace("\u2018", "'")
-            texts = list(filter(None, map(str.strip, flat_all.split("\x00"))))
-        if _CONTRACTION_END.search(flat_all):
-            texts = [
-                _CONTRACTION.sub(_expanded, t) if "'" in t and _CONTRACTION_END.search(t) else t
-                for t in texts
-            ]
+        if normal != flat_all:
+            texts = list(filter(None, map(str.strip, normal.split("\x00"))))
     else:
         chunks = _SENTENCE_END.split(joined)
         shown = [
@@ -968,7 +1030,7 @@ def _sentences(text: str, plain_case: bool = False, newlines_only: bool = False)
             if flat
         ]
         texts = list(map(_normalise, shown))
-    index = _Index("\n".join(texts).lower())
+    index = _Index(texts)
     lowers = index.lowers
     rights = [False] * len(texts)
     if PRECHECK and plain_case:
@@ -977,7 +1039,7 @@ def _sentences(text: str, plain_case: bool = False, newlines_only: bool = False)
     else:
         for i in index.holding(_RIGHTS_KEYWORDS):
             rights[i] = RIGHTS.search(texts[i]) is not None
-    questions = [s.endswith("?") for s in shown]
+    questions = list(map(str.endswith, shown, repeat("?")))
     return _Sentences(
         # (tuple.__new__ makes each _Sentence without a Python call)
         map(
@@ -1057,7 +1119,7 @@ def _conditional(sentence: _Sentence, end: int, plain_case: bool) -> bool:
     """Whether the sentence is conditional before ``end`` (where a rule matched)."""
     if plain_case:  # (most are not, and these words show it faster than the pattern)
         before = sentence.lower[:end]
-        if not any(word in before for word in _CONDITIONAL_WORDS):
+        if not any(map(before.__contains__, _CONDITIONAL_WORDS)):
             return False
     return CONDITIONAL.search(sentence.text[:end]) is not None
 
@@ -1493,7 +1555,7 @@ def _content_kind(message: ParsedMessage, sentences: _Sentences) -> _Decision:
     subject_kinds = {
         kind: f"subject: {_short(subject, 120)}"
         for kind, pattern in SUBJECT_RULES
-        if (lower is None or any(w in lower for w in _SUBJECT_WORDS[kind]))
+        if (lower is None or any(map(lower.__contains__, _SUBJECT_WORDS[kind])))
         and pattern.search(subject)
     }
     review_subject = (lower is None or "review" in lower) and bool(REVIEW_CONTEXT.search(subject))
