@@ -172,19 +172,21 @@ def _message_from_bytes(raw: bytes) -> email.message.Message:
     return root
 
 
+# One field of a plain header block: its name (up to the first colon), and its value
+# from the first line (leading blanks left out) through its continuation lines.
+_PLAIN_FIELD = re.compile(r"([!-9;-~]+):[ \t]*([^\n]*\n(?:[ \t][^\n]*\n)*)")
+
+
 def _plain_head(head: str) -> email.message.Message:
     """The message the standard library's parser makes of a plain header block (see
-    ``_PLAIN_HEAD``), without its line-by-line machinery: each field's lines given to
-    the policy's ``header_source_parse``, as the parser gives them."""
+    ``_PLAIN_HEAD``), without its line-by-line machinery: each field as compat32's
+    ``header_source_parse`` reads its lines (the name up to the first colon; the value
+    without the first line's leading blanks, nor the last line's end), found by one
+    regex. In such a block every line is a field's first line or a continuation line,
+    so the matches follow one another from the first line to the blank one."""
     message = email.message.Message()
-    fields: list[list[str]] = []
-    for line in head.splitlines(keepends=True)[:-1]:  # (the last one is the blank line)
-        if line[0] in " \t":
-            fields[-1].append(line)
-        else:
-            fields.append([line])
-    for lines in fields:
-        message.set_raw(*message.policy.header_source_parse(lines))
+    for name, value in _PLAIN_FIELD.findall(head):
+        message.set_raw(name, value.rstrip("\r\n"))
     return message
 
 
@@ -379,14 +381,61 @@ class _Walk:
     returned_headers: list[email.message.Message] = field(default_factory=list)
 
 
-def _filename(part: email.message.Message) -> str | None:
+_MISSING: Any = object()
+
+
+class _Fields:
+    """A part's header fields, each name lower-cased once, as (lower-case name, name,
+    value) in their order, and the first value of each name.
+
+    ``Message.get`` walks the whole field list, lower-casing every name, at each call,
+    and a part is asked for its type, disposition, file name, charset, MIME headers,
+    and the root for its headers, addresses and date: the list is walked once here,
+    and each of those is a dict look-up. Values are as the parser stored them
+    (``raw_items``): ``get`` gives a ``Header`` instead for a value holding 8-bit bytes
+    (surrogate escapes), so the readers below read ASCII values only, and leave any
+    other to the standard library."""
+
+    __slots__ = ("first", "items")
+
+    def __init__(self, part: email.message.Message) -> None:
+        self.items = [(name.lower(), name, value) for name, value in part.raw_items()]
+        # built from the last field to the first, so that the first value of a name wins
+        self.first: dict[str, Any] = {lower: value for lower, _, value in reversed(self.items)}
+
+
+def _content_type(part: email.message.Message, fields: _Fields) -> str:
+    """``content_type_of(part)``: ``get_content_type`` done on the first Content-Type."""
+    value = fields.first.get("content-type", _MISSING)
+    if value is _MISSING:
+        ctype = part.get_default_type()
+    elif type(value) is str and value.isascii():
+        ctype = value.partition(";")[0].strip().lower()
+        if ctype.count("/") != 1:  # RFC 2045: an invalid type is text/plain
+            ctype = "text/plain"
+    else:
+        ctype = part.get_content_type()
+    return ctype if _CONTENT_TYPE.fullmatch(ctype) else "application/octet-stream"
+
+
+def _disposition(part: email.message.Message, fields: _Fields) -> str | None:
+    """``part.get_content_disposition()``, done on the first Content-Disposition."""
+    value = fields.first.get("content-disposition")
+    if value is None:
+        return None
+    if type(value) is str and value.isascii():
+        return value.partition(";")[0].strip().lower()
+    return part.get_content_disposition()
+
+
+def _filename(part: email.message.Message, fields: _Fields) -> str | None:
     # A "filename" (Content-Disposition) or "name" (Content-Type) parameter, which
     # cannot be there without the letters: most parts have neither, and are spared
     # parsing their parameters.
     if not any(
         "name" in str(value).lower()
-        for key, value in part.raw_items()
-        if key.lower() in ("content-type", "content-disposition")
+        for key, _, value in fields.items
+        if key in ("content-type", "content-disposition")
     ):
         return None
     try:
@@ -411,9 +460,13 @@ def _payload_bytes(part: email.message.Message) -> bytes:
     return b""
 
 
-def _charset(part: email.message.Message) -> str | None:
-    content_type = part.get("content-type")
-    if isinstance(content_type, str) and len(content_type) <= _CACHED_VALUE_LIMIT:
+def _charset(part: email.message.Message, fields: _Fields | None = None) -> str | None:
+    content_type = (fields or _Fields(part)).first.get("content-type")
+    if (
+        type(content_type) is str
+        and content_type.isascii()  # (else ``get`` would give a Header, or odd text)
+        and len(content_type) <= _CACHED_VALUE_LIMIT
+    ):
         return _charset_of(content_type)
     return _read_charset(part)
 
@@ -456,13 +509,21 @@ def content_type_of(part: email.message.Message) -> str:
     return ctype if _CONTENT_TYPE.fullmatch(ctype) else "application/octet-stream"
 
 
-def _walk(part: email.message.Message, out: _Walk, depth: int, in_report: bool) -> None:
+def _walk(
+    part: email.message.Message,
+    out: _Walk,
+    depth: int,
+    in_report: bool,
+    fields: _Fields | None = None,
+) -> None:
     if depth > MAX_DEPTH:
         out.defects.append(f"MIME nesting deeper than {MAX_DEPTH}: inner parts ignored")
         return
-    ctype = content_type_of(part)
-    disposition = part.get_content_disposition()
-    filename = _filename(part)
+    if fields is None:
+        fields = _Fields(part)
+    ctype = _content_type(part, fields)
+    disposition = _disposition(part, fields)
+    filename = _filename(part, fields)
     if ctype == "message/delivery-status":
         _read_delivery_status(part, out)
         return
@@ -490,18 +551,21 @@ def _walk(part: email.message.Message, out: _Walk, depth: int, in_report: bool) 
         return
     data = _payload_bytes(part)
     if ctype == "text/rfc822-headers":
-        text, _ = decode_bytes(data, _charset(part))
+        text, _ = decode_bytes(data, _charset(part, fields))
         out.returned_headers.append(email.parser.HeaderParser().parsestr(text))
         out.attachments.append((AttachmentInfo(filename, ctype, len(data), None), data))
         return
     is_body = ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename
     if is_body:
-        text, defect = decode_bytes(data, _charset(part))
+        text, defect = decode_bytes(data, _charset(part, fields))
         if defect:
             out.defects.append(f"{ctype}: {defect}")
         (out.html if ctype == "text/html" else out.plain).append(clean(text)[:MAX_TEXT])
         return
-    text, error = (None, None) if in_report else extract_text(data, ctype, filename, _charset(part))
+    if in_report:
+        text, error = None, None
+    else:
+        text, error = extract_text(data, ctype, filename, _charset(part, fields))
     out.attachments.append((AttachmentInfo(filename, ctype, len(data), text, error), data))
 
 
@@ -759,8 +823,11 @@ def _plain_date(value: str) -> datetime | None:
             int(second),
             tzinfo=UTC,
         )
-        offset = timedelta(hours=int(zone_h), minutes=int(zone_m))
-        utc = local - offset if sign == "+" else local + offset
+        if zone_h == "00" and zone_m == "00":  # UTC, as most servers write it: no offset
+            utc = local
+        else:
+            offset = timedelta(hours=int(zone_h), minutes=int(zone_m))
+            utc = local - offset if sign == "+" else local + offset
     except (ValueError, OverflowError):  # no such day or time, or beyond datetime's range
         return None
     if local.year < 1900 or local.weekday() != _WEEKDAYS.index(weekday):
@@ -791,7 +858,7 @@ def _read_date(header: str, occurrence: int, value: str, out: _Envelope) -> None
         )
 
 
-def _envelope(root: email.message.Message) -> _Envelope:
+def _envelope(root: email.message.Message, fields: _Fields) -> _Envelope:
     """Addresses, date and their defects, as mail-parser's ``MailParser`` reads them
     (its ``_reset``): every occurrence of an address header or a date is diagnosed, the
     first one is used. Address headers are read as ``Message.items()`` gives them (a
@@ -799,8 +866,7 @@ def _envelope(root: email.message.Message) -> _Envelope:
     out = _Envelope()
     address_values: dict[str, list[Any]] = {}
     dates: dict[str, int] = {}
-    for name, value in root.raw_items():
-        header = name.lower()
+    for header, name, value in fields.items:
         if header in _ADDRESS_HEADERS:
             parsed = root.policy.header_fetch_parse(name, value)
             address_values.setdefault(header, []).append(parsed)
@@ -816,11 +882,11 @@ def _envelope(root: email.message.Message) -> _Envelope:
     return out
 
 
-def _part_defects(root: email.message.Message) -> list[str]:
+def _part_defects(root: email.message.Message, fields: _Fields) -> list[str]:
     """The parser's defects of every part ("ClassName: docstring", keyed by the part's
     type), then MIME headers that are not valid UTF-8: what mail-parser reported."""
     out: list[str] = []
-    parts = list(root.walk())
+    parts = list(root.walk()) if root.is_multipart() else [root]
     for part in parts:
         if part.defects:
             where = part.get_content_type()
@@ -828,19 +894,19 @@ def _part_defects(root: email.message.Message) -> list[str]:
     for position, part in enumerate(parts):
         out.extend(
             f"mime-headers: MimeHeaderDefect: part {position}, {detail}"
-            for detail in _mime_header_defects(part)
+            for detail in _mime_header_defects(part, fields if part is root else _Fields(part))
         )
     return out
 
 
-def _mime_header_defects(part: email.message.Message) -> list[str]:
+def _mime_header_defects(part: email.message.Message, fields: _Fields) -> list[str]:
     """mail-parser's ``mime_header_view`` and filename checks, run only where they can
     find something: a Content-* header holding bytes that are no UTF-8 (kept as
     surrogate escapes by the parser), or a file name with encoded words or surrogates."""
-    values = [str(v) for n, v in part.raw_items() if n.lower() in _MIME_HEADERS]
+    values = [str(v) for key, _, v in fields.items if key in _MIME_HEADERS]
     if not values:
         return []
-    suspect = any(_SURROGATES.search(v) for v in values)
+    suspect = any(not v.isascii() and _SURROGATES.search(v) for v in values)
     if not suspect and any("name" in v.lower() for v in values):
         try:
             name = part.get_filename()
@@ -858,21 +924,26 @@ def _mime_header_defects(part: email.message.Message) -> list[str]:
 
 
 def _build(root: email.message.Message) -> ParseResult:
+    fields = _Fields(root)
     values: dict[str, list[str]] = {}
-    for name, value in root.raw_items():
-        key = clean(str(name)).strip().lower()[:200]
+    for lower, name, value in fields.items:
+        # A name as the parser reads it (printable ASCII, no space) is its own clean key.
+        if name.isascii() and name.isprintable() and " " not in name:
+            key = lower[:200]
+        else:
+            key = clean(str(name)).strip().lower()[:200]
         if key:
             values.setdefault(key, []).append(decode_header_value(value))
     headers = {key: tuple(found) for key, found in values.items()}
-    envelope = _envelope(root)
+    envelope = _envelope(root, fields)
     # collected before the walk decodes payloads, as mail-parser collected them:
     # decoding adds defects of its own (bad base64 ...), which it never reported
-    part_defects = _part_defects(root)
+    part_defects = _part_defects(root, fields)
 
     walk = _Walk()
-    _walk(root, walk, 0, False)
+    _walk(root, walk, 0, False, fields)
     body = _body(walk)
-    content_type = content_type_of(root)
+    content_type = _content_type(root, fields)
 
     senders = _addresses(envelope.addresses.get("from"))
     from_name, from_addr = senders[0] if senders else (None, None)
