@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from foibot.domain import references as ours
@@ -88,12 +88,29 @@ class TheirRef:
 def normalise(token: str) -> str:
     """Upper case, separators unified to "-", prefix split from digits, leading zeros
     of numeric groups dropped. Idempotent."""
+    # The two commonest shapes first, as the general way below has them (digits have no
+    # case and are no separators, and a prefix of letters only has no digits to split
+    # off: tests/domain/test_their_refs_fast_paths.py checks the two ways agree).
+    if token.isdecimal():
+        return token.lstrip("0") or "0"
+    prefixed = _prefix_and_number(token)
+    if prefixed is not None:
+        return f"{prefixed[0].upper()}-{prefixed[1].lstrip('0') or '0'}"
     groups = [g for g in _SEPARATORS.split(token.upper()) if g]
     if groups:
         head = _PREFIXED.fullmatch(groups[0])
         if head:
             groups[0:1] = [head.group(1), head.group(2)]
     return "-".join(g.lstrip("0") or "0" if g.isdigit() else g for g in groups)
+
+
+def _prefix_and_number(token: str) -> tuple[str, str] | None:
+    """("FOI", "15631") for "FOI 15631": ASCII letters, a space and digits, the commonest
+    shape of token after a bare number."""
+    prefix, space, number = token.partition(" ")
+    if space and number.isdecimal() and prefix.isascii() and prefix.isalpha():
+        return prefix, number
+    return None
 
 
 def variants(value: str) -> tuple[str, ...]:
@@ -110,22 +127,31 @@ def variants(value: str) -> tuple[str, ...]:
 
 
 def _acceptable(token: str, value: str) -> bool:
-    compact = _SEPARATOR.sub("", token)
-    if _OURS.match(token.strip()) or ours.find_references(token):
-        return False
-    if _DATE_LIKE.match(token.strip()):
-        return False
-    digits = _NOT_DIGIT.sub("", token)
-    if compact.isdigit():
-        # a bare number: long enough to be a reference, not a phone number or a year
-        if len(digits.lstrip("0")) < 4 or (len(digits) >= 10 and digits.startswith("0")):
+    if token.isdecimal():
+        # (the commonest token, a bare number: only the rule for numbers can refuse it)
+        return _acceptable_number(token)
+    # A prefix of letters, a space and a number ("FOI 15631") is not ours unless the
+    # prefix holds "FB", and never a date, a bare number or a postcode: only the rule
+    # for the Acts' names below can refuse it.
+    if _prefix_and_number(token) is None or "FB" in token.upper():
+        compact = _SEPARATOR.sub("", token)
+        if _OURS.match(token.strip()) or ours.find_references(token):
             return False
-        if len(digits) == 4 and 1990 <= int(digits) <= 2099:
+        if _DATE_LIKE.match(token.strip()):
+            return False
+        if compact.isdigit() and not _acceptable_number(_NOT_DIGIT.sub("", token)):
+            return False
+        if _POSTCODE_OUTWARD.match(token.strip()):
             return False
     head, _, rest = value.partition("-")
-    if head in FOI_PREFIXES and rest in _ACT_YEARS:
+    return not (head in FOI_PREFIXES and rest in _ACT_YEARS)
+
+
+def _acceptable_number(digits: str) -> bool:
+    """A bare number is long enough to be a reference, not a phone number or a year."""
+    if len(digits.lstrip("0")) < 4 or (len(digits) >= 10 and digits.startswith("0")):
         return False
-    return not _POSTCODE_OUTWARD.match(token.strip())
+    return not (len(digits) == 4 and 1990 <= int(digits) <= 2099)
 
 
 def _years_follow(y1: str, y2: str) -> bool:
@@ -133,7 +159,7 @@ def _years_follow(y1: str, y2: str) -> bool:
 
 
 # Every label holds one of these words, every shaped token one of the second set (or a
-# "/" between digits). Finding them with str.find and trying the patterns only near them,
+# "/" between digits). Finding them (see _STEMS) and trying the patterns only near them,
 # and only where a digit follows, is an order of magnitude faster than scanning the
 # whole text with the patterns (a council letter mentions "request" a lot).
 _LABEL_WORDS = ("ref", "case", "foi", "eir", "request", "enquiry")
@@ -156,28 +182,79 @@ _ODD_CASE = ("\u0130", "\u0131", "\u017f")
 _DIGIT_WITHIN = 30  # a label ends within a few words: "Our reference number is 7706354"
 
 
+def _ascii_lower(text: str) -> str:
+    """``text.lower()`` with every character other than ASCII replaced by "?", for text
+    of plain case (see _ODD_CASE): where that holds a word, so does this one, and the
+    other way round, at the same places.
+
+    Lowering ASCII is much cheaper than lowering other text. In plain text every
+    character lowers to one character, and none outside ASCII to an ASCII one but the
+    Kelvin sign (to "k", which no word holds); and no word holds "?"
+    (tests/domain/test_their_refs_fast_paths.py checks both). The digits, which the
+    "?" hide, are read in the text itself, where ``text.lower()`` has its digits."""
+    if text.isascii():
+        return text.lower()
+    return text.encode("ascii", "replace").decode("ascii").lower()
+
+
+def _finder(anchor: str, words: tuple[tuple[str, int], ...]) -> re.Pattern[str]:
+    """A pattern matching ``anchor`` where it stands at its offset in one of ``words``
+    and a digit may follow within _DIGIT_WITHIN characters of the word's start: a digit
+    or a "?", which may stand for one (see _ascii_lower). Only a pre-check: _before_digits
+    checks each word and digit it finds."""
+    alternatives = []
+    for word, offset in words:
+        before, after = word[: offset + len(anchor)], word[offset + len(anchor) :]
+        within = _DIGIT_WITHIN - 1 - len(word)  # (no word holds a digit or a "?")
+        alternatives.append(
+            (f"(?<={re.escape(before)})" if offset else "")
+            + f"(?={re.escape(after)}[\\s\\S]{{0,{within}}}?[\\d?])"
+        )
+    return re.compile(f"{re.escape(anchor)}(?:{'|'.join(alternatives)})")
+
+
+# Where the words are with a digit soon after is the question a long text is asked
+# first, and passes over it are most of the cost, so the nine words are found in four
+# passes, each for an "anchor" the words hold at a known offset: "f" in "ref", "foi" and
+# "rfi", "q" in "request" and "enquiry", "cas" and "ei". The regular expression engine
+# skips ahead to each anchor about as fast as str.find finds a word, and rules out in the
+# same pass the many places without a digit soon after ("their", "request"). (A match
+# holds no more than its anchor, and no anchor can start inside another of its kind, so
+# finditer misses none.)
+_STEMS = tuple(
+    (_finder(anchor, words), words)
+    for anchor, words in (
+        ("f", (("ref", 2), ("foi", 0), ("rfi", 1))),
+        ("q", (("request", 2), ("enquiry", 2))),
+        ("cas", (("case", 0), ("cas-", 0))),
+        ("ei", (("eir", 0), ("eis", 0))),
+    )
+)
+
+
+def _before_digits(lower: str, digits: str) -> dict[str, list[int]]:
+    """Where each of _LABEL_WORDS and _SHAPE_WORDS is in ``lower`` with a digit soon
+    after it in ``digits`` (text with the same positions), in order."""
+    found: dict[str, list[int]] = {word: [] for _, words in _STEMS for word, _ in words}
+    for finder, words in _STEMS:
+        for m in finder.finditer(lower):
+            for word, offset in words:
+                start = m.start() - offset
+                if (
+                    start >= 0
+                    and lower.startswith(word, start)
+                    and _DIGIT.search(digits, start, start + _DIGIT_WITHIN)
+                ):
+                    found[word].append(start)
+    return found
+
+
 def _near(
-    lower: str,
-    words: tuple[str, ...],
-    before: int,
-    after: int,
-    found: dict[str, list[int]],
+    found: dict[str, list[int]], words: tuple[str, ...], before: int, after: int
 ) -> list[tuple[int, int]]:
-    """Windows around each occurrence of ``words`` with a digit soon after the word.
-    ``found`` remembers where each word is with a digit after it (a word may be asked
-    for twice)."""
-    windows = []
-    for word in words:
-        at = found.get(word)
-        if at is None:
-            at = found[word] = []
-            i = lower.find(word)
-            while i != -1:
-                if _DIGIT.search(lower, i, i + _DIGIT_WITHIN):
-                    at.append(i)
-                i = lower.find(word, i + 1)
-        windows += [(max(0, i - before), i + after) for i in at]
-    return windows
+    """Windows around each occurrence of ``words`` with a digit soon after the word
+    (``found`` by _before_digits)."""
+    return [(max(0, i - before), i + after) for word in words for i in found[word]]
 
 
 def _matches(
@@ -199,7 +276,7 @@ def _matches(
             known = found.get(m.start())
             if known is None or m.end() > known.end():  # a window may cut a token short
                 found[m.start()] = m
-    return [found[k] for k in sorted(found)]
+    return [found[k] for k in sorted(found)] if len(found) > 1 else list(found.values())
 
 
 def _stretches(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -217,25 +294,31 @@ def _positions(lower: str, words: tuple[str, ...], stretches: list[tuple[int, in
     """Where ``words`` are within ``stretches``, in order."""
     at = []
     for start, end in stretches:
+        stretch = lower[start:end]
         for word in words:
-            i = lower.find(word, start, end)
-            while i != -1:
-                at.append(i)
-                i = lower.find(word, i + 1, end)
+            if word in stretch:  # (most are not, and ``in`` costs less than a find)
+                i = stretch.find(word)
+                while i != -1:
+                    at.append(start + i)
+                    i = stretch.find(word, i + 1)
     return sorted(at)
 
 
 def _shape_windows(
-    lower: str, words: dict[str, list[int]], plain: bool
+    lower: str, found: dict[str, list[int]], plain: bool, digits: str | None = None
 ) -> tuple[list[tuple[int, int]], list[int] | None]:
     """The windows where a shaped token may be, and in plain text (see _ODD_CASE) the
     positions where one may start: where one of _SHAPE_WORDS is with a digit soon after
-    (``_near`` notes them in ``words``), or two digits before a "/" ("15/16-514")."""
-    windows = _near(lower, _SHAPE_WORDS, 2, 120, words)
-    at = [i for word in _SHAPE_WORDS for i in words[word]] if plain else None
+    (as ``found`` by _before_digits, or here if not given), or two digits before a "/"
+    ("15/16-514"). ``digits`` is the text with the digits (see _ascii_lower), if not
+    ``lower``."""
+    digits = lower if digits is None else digits
+    found = found or _before_digits(lower, digits)
+    windows = _near(found, _SHAPE_WORDS, 2, 120)
+    at = [i for word in _SHAPE_WORDS for i in found[word]] if plain else None
     slash = lower.find("/")
     while slash != -1:
-        if lower[slash - 2 : slash].isdigit() and lower[slash + 1 : slash + 3].isdigit():
+        if digits[slash - 2 : slash].isdigit() and digits[slash + 1 : slash + 3].isdigit():
             windows.append((max(0, slash - 2), slash + 12))
             if at is not None:
                 at.append(slash - 2)
@@ -245,31 +328,36 @@ def _shape_windows(
 
 def _finditer_at(
     pattern: re.Pattern[str], text: str, start: int, end: int, at: list[int]
-) -> Iterator[re.Match[str]]:
+) -> list[re.Match[str]]:
     """``pattern.finditer(text, start, end)`` when matches can only start at the
     positions ``at`` (and cannot be empty)."""
+    matches = []
     after = start
     for i in at[bisect_left(at, start) : bisect_left(at, end)]:
         if i >= after:
             m = pattern.match(text, i, end)
             if m is not None:
-                yield m
+                matches.append(m)
                 after = m.end()
+    return matches
 
 
 def extract(text: str) -> list[TheirRef]:
     """Every authority reference in ``text``, in order of appearance, without repeats
     (by normalised value). Labelled ones carry their label in ``phrase``."""
-    found: dict[str, TheirRef] = {}
-    hits: list[tuple[int, TheirRef]] = []
     if _DIGIT.search(text) is None:
         return []  # (every reference holds a digit)
-    lower = text.lower()
     # In plain text a match starts where ``lower`` holds a word it starts with (see
     # _ODD_CASE), so the patterns are only tried there.
     plain = text.isascii() or not any(c in text for c in _ODD_CASE)
-    words: dict[str, list[int]] = {}
-    windows = _near(lower, _LABEL_WORDS, 15, 150, words)
+    if plain:
+        lower, digits = _ascii_lower(text), text
+    else:
+        lower = digits = text.lower()
+    found = _before_digits(lower, digits)
+    # (start, not labelled, value, display, phrase): one hit per start and kind
+    hits: list[tuple[int, bool, str, str, str]] = []
+    windows = _near(found, _LABEL_WORDS, 15, 150)
     # (where a label may start, found once over each stretch of overlapping windows)
     at = _positions(lower, _LABEL_STARTS, _stretches(windows)) if plain and windows else None
     for m in _matches(_LABELLED, text, windows, at):
@@ -279,9 +367,8 @@ def extract(text: str) -> list[TheirRef]:
         value = normalise(token)
         if not _acceptable(token, value):
             continue
-        phrase = " ".join(m.group(0).split())
-        hits.append((m.start(), TheirRef(value, token, phrase, True)))
-    windows, at = _shape_windows(lower, words, plain)
+        hits.append((m.start(), False, value, token, " ".join(m.group(0).split())))
+    windows, at = _shape_windows(lower, found, plain, digits)
     for m in _matches(_SHAPED, text, windows, at):
         if m.group("y1") and not _years_follow(m.group("y1"), m.group("y2")):
             continue
@@ -293,11 +380,12 @@ def extract(text: str) -> list[TheirRef]:
         before = text[max(0, m.start() - 20) : m.start()].lower()
         if _YOUR_REF_BEFORE.search(before):
             continue
-        hits.append((m.start(), TheirRef(value, token, token, False)))
-    for _, ref in sorted(hits, key=lambda h: (h[0], not h[1].labelled)):
-        if ref.value not in found:
-            found[ref.value] = ref
-    return list(found.values())
+        hits.append((m.start(), True, value, token, token))
+    refs: dict[str, TheirRef] = {}
+    for _, shaped, value, display, phrase in sorted(hits):  # (labelled first at a start)
+        if value not in refs:
+            refs[value] = TheirRef(value, display, phrase, not shaped)
+    return list(refs.values())
 
 
 def extract_from(parts: Iterable[str]) -> list[TheirRef]:
