@@ -324,11 +324,26 @@ def test_keyword_index(text: str, long: bool) -> None:
     index = sentences.word_index
     lowers = [s.lower for s in sentences]
     assert index.lowers == lowers
-    for words in KEYWORD_SETS:
+    # (the index of the sentences that count: neither rights sentences nor questions)
+    counting = sentences.counting_index
+    counts = [not s.rights and not s.question for s in sentences]
+    for n, words in enumerate(KEYWORD_SETS):
         expected = [i for i, low in enumerate(lowers) if any(w in low for w in words)]
+        counted = [i for i in expected if counts[i]]
+        # (either asked first: the counting index reuses what the other has found)
+        if n % 2:
+            assert counting.holding(words) == counted, words
         assert index.holding(words) == expected, words
+        assert counting.holding(words) == counted, words
+    assert counting.matching(c._CITATION_HINTS) == [
+        i
+        for i, low in enumerate(lowers)
+        if counts[i] and any(h.search(low) for h in c._CITATION_HINTS)
+    ]
     head = sentences.head(3)
-    assert head.holding(("the",)) == [s for s in head if "the" in s.lower]
+    assert head.holding(("the",)) == [
+        s for s in head if "the" in s.lower and not s.rights and not s.question
+    ]
 
 
 def parsed(body: str, subject: str, attached: str | None = None, **headers: str) -> ParsedMessage:

@@ -1,8 +1,9 @@
 """More speed-ups in reading a message's text, each checked against the straightforward
 way it replaced (see test_classify_fast_paths.py for the others): contractions expanded
 only near apostrophes, quoted lines looked for only at ">", text of other than ASCII
-lowered a sentence at a time, the quote header words looked for at the colons, and the
-keyword index answering short text at once."""
+lowered a sentence at a time, the quote header words looked for at the colons, the
+keyword index answering short text at once, and the keywords a short text holds looked
+for from the shorter keywords they hold."""
 
 from __future__ import annotations
 
@@ -95,3 +96,13 @@ HEADER_PIECES = [
 def test_may_have_quote_header(lower: str) -> None:
     expected = any(word in lower for word in c._QUOTE_HEADER_WORDS)
     assert c._may_have_quote_header(lower) == expected
+
+
+KEYWORD_PIECES = [*sorted(c._ALL_KEYWORDS), " ", "x", "\n", "not", "hel", "d", "revie", "w"]
+
+
+@EXAMPLES
+@given(st.lists(st.sampled_from(KEYWORD_PIECES), max_size=12).map("".join))
+def test_present(text: str) -> None:
+    """The keywords found from the shorter ones they hold are all the keywords held."""
+    assert c._present(text) == frozenset(k for k in c._ALL_KEYWORDS if k in text)
