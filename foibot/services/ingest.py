@@ -176,18 +176,21 @@ def ingest_batch(
     digests = [hashlib.sha256(raw).hexdigest() for raw, _ in items]
     outcomes: list[IngestOutcome | None] = [None] * len(items)
     first_of: dict[str, int] = {}  # digest -> the item in this batch that carries it
-    # Transaction 1: the raw bytes, committed before anything else happens.
+    for n, digest in enumerate(digests):
+        first_of.setdefault(digest, n)
+    # Transaction 1: the raw bytes, committed before anything else happens. They are
+    # inserted first (unless there already): when every one of them is new, no message
+    # can have been stored from them (a message's row refers to its bytes' row), and
+    # the query for messages stored earlier is not needed.
     try:
         with db.transaction() as session:
-            stored = _stored_by_digests(session, digests)
-            fresh: list[tuple[str, bytes]] = []
-            for n, ((raw, _), digest) in enumerate(zip(items, digests, strict=True)):
-                if digest in stored:
-                    outcomes[n] = replace(stored[digest], duplicate=True)
-                elif digest not in first_of:
-                    first_of[digest] = n
-                    fresh.append((digest, raw))
-            _insert_raws(session, fresh)
+            all_new = _insert_raws(session, [(d, items[n][0]) for d, n in first_of.items()])
+            if not all_new:
+                stored = _stored_by_digests(session, digests)
+                for n, digest in enumerate(digests):
+                    if digest in stored:
+                        outcomes[n] = replace(stored[digest], duplicate=True)
+                        first_of.pop(digest, None)
     except IntegrityError:
         pass  # another process stored the same bytes a moment ago: they are safe
 
@@ -289,21 +292,23 @@ def _stored_by_message_ids(session: Session, message_ids: Sequence[str]) -> dict
     return {mid: pk for pk, mid in rows if mid is not None}
 
 
-def _insert_raws(session: Session, raws: Sequence[tuple[str, bytes]]) -> None:
+def _insert_raws(session: Session, raws: Sequence[tuple[str, bytes]]) -> bool:
     """Stores the bytes unless they are there already (one statement for the batch, no
-    read-back: a re-delivered message's bytes are never loaded just to be compared)."""
+    read-back: a re-delivered message's bytes are never loaded just to be compared).
+    True when every one was new (as far as the database driver can tell)."""
     if not raws:
-        return
+        return True
     now = utcnow()
     values = [{"sha256": d, "size": len(raw), "data": raw, "stored_at": now} for d, raw in raws]
     connection = session.connection()
     statement = _RAW_INSERTS.get(connection.dialect.name)
     if statement is not None:
-        connection.execute(statement, values)
-    else:
-        for one in values:
-            if connection.execute(_RAW_EXISTS, {"sha": one["sha256"]}).first() is None:
-                session.add(RawMessage(**one))
+        inserted = connection.execute(statement, values).rowcount
+        return connection.dialect.supports_sane_multi_rowcount and inserted == len(values)
+    for one in values:
+        if connection.execute(_RAW_EXISTS, {"sha": one["sha256"]}).first() is None:
+            session.add(RawMessage(**one))
+    return False
 
 
 # Core INSERTs (one executemany per table and batch): the ORM's bulk mode ran one

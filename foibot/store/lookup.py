@@ -142,11 +142,15 @@ class SqlRequestLookup:
         return out
 
     def open_requests(self, authority_ids: Sequence[int]) -> Mapping[int, Sequence[RequestRef]]:
+        return {a: [_ref(row) for row in rows] for a, rows in self.open_rows(authority_ids).items()}
+
+    def open_rows(self, authority_ids: Sequence[int]) -> dict[int, list[Any]]:
+        """``open_requests`` as the rows each ``RequestRef`` is made from."""
         if not authority_ids:
             return {}
-        out: dict[int, list[RequestRef]] = {}
+        out: dict[int, list[Any]] = {}
         for row in self._rows(_OPEN, authorities=sorted(set(authority_ids))):
-            out.setdefault(row[2], []).append(_ref(row))
+            out.setdefault(row[2], []).append(row)
         return out
 
 
@@ -163,6 +167,12 @@ class PrefetchedLookup:
     (values not fetched yet are fetched first), where what was learned is.
     (Nothing else a batch writes changes these answers: filing never adds requests,
     outgoing messages, domains, or closes a request.)
+
+    Open requests are asked for only by a message no stronger method filed
+    (``match_message``'s step 6). They are fetched when matching first asks, in one
+    query, for the authorities of every message in the batch that may get that far
+    (``_may_ask_open``): a batch of replies in their threads fetches none. Their
+    ``RequestRef``s are made as they are asked for.
     """
 
     def __init__(self, session: Session, keys: Sequence[LookupKeys]) -> None:
@@ -185,9 +195,9 @@ class PrefetchedLookup:
         self.their: dict[str, list[RequestRef]] = {}
         self.their_known: set[str] = set()
         self._fetch_their([v for k in keys for v in k.their_values])
-        authorities = sorted({a.id for found in self.by_domain.values() for a in found})
-        self.open = {a: list(found) for a, found in self.sql.open_requests(authorities).items()}
-        self.open_known = set(authorities)
+        self.keys = keys
+        self.open_known: set[int] = set()
+        self._open_rows: dict[int, list[Any]] | None = None  # fetched on the first ask
 
     def requests_by_message_ids(self, message_ids: Sequence[str]) -> Mapping[str, RequestRef]:
         if not self.message_ids_known.issuperset(message_ids):
@@ -227,9 +237,35 @@ class PrefetchedLookup:
         return {d: self.by_domain[d] for d in domains if d in self.by_domain}
 
     def open_requests(self, authority_ids: Sequence[int]) -> Mapping[int, Sequence[RequestRef]]:
+        if self._open_rows is None:
+            self.open_known = {a.id for k in self.keys if self._may_ask_open(k) for a in
+                               self._sender_authorities(k)}  # fmt: skip
+            self._open_rows = self.sql.open_rows(sorted(self.open_known))
         if not self.open_known.issuperset(authority_ids):
             return self.sql.open_requests(authority_ids)
-        return {a: self.open[a] for a in authority_ids if a in self.open}
+        rows = self._open_rows
+        return {a: [_ref(row) for row in rows[a]] for a in authority_ids if a in rows}
+
+    def _sender_authorities(self, keys: LookupKeys) -> Sequence[AuthorityRef]:
+        """The authorities ``match_message`` takes the sender's to be."""
+        return next((self.by_domain[d] for d in keys.domains if self.by_domain.get(d)), ())
+
+    def _may_ask_open(self, keys: LookupKeys) -> bool:
+        """Whether matching the message may ask for open requests: not if it names one
+        of our requests (by a reference, one of our Message-IDs, or an authority's
+        reference known on a request to the sender's authority). Each of those gives a
+        strong signal, and a strong signal ends matching before step 6, except for mail
+        from a case-management system's domain. A message that asks all the same (that
+        one) is answered by a query of its own: a wrong guess costs time, never a
+        different answer."""
+        if any(r in self.by_reference for r in keys.references):
+            return False
+        if any(i in self.by_message_id for i in keys.message_ids):
+            return False
+        authorities = {a.id for a in self._sender_authorities(keys)}
+        return not any(
+            r.authority_id in authorities for v in keys.their_values for r in self.their.get(v, ())
+        )
 
     def _fetch_their(self, values: Sequence[str]) -> None:
         missing = [v for v in dict.fromkeys(values) if v not in self.their_known]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,16 +22,37 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if not isinstance(value, datetime) or value.tzinfo is None:
-            raise ValueError(f"UTCDateTime needs an aware datetime, got {value!r}")
-        converted = value.astimezone(UTC)
+        converted = _as_utc(value)
         return converted.replace(tzinfo=None) if dialect.name == "sqlite" else converted
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        # On SQLite, SQLAlchemy would run ``process_bind_param`` and then SQLite's
+        # DATETIME processor (which formats the text through a dict of the fields),
+        # for every datetime of every row inserted: five per message filed. One step
+        # gives the same text at a third of the cost (tests/test_utc_datetime.py).
+        if dialect.name == "sqlite":
+            return _sqlite_text
+        return super().bind_processor(dialect)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _as_utc(value: Any) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise ValueError(f"UTCDateTime needs an aware datetime, got {value!r}")
+    return value.astimezone(UTC)
+
+
+def _sqlite_text(value: Any) -> str | None:
+    """What SQLite stores for a ``UTCDateTime``: the UTC time without a zone, in the
+    text form of SQLAlchemy's SQLite DATETIME ("2021-01-04 09:00:00.000000")."""
+    if value is None:
+        return None
+    return _as_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 # NUL or a lone surrogate, as json.dumps escapes them (an astral character is escaped as
@@ -44,6 +66,9 @@ def storable_json(value: Any) -> str:
     lone surrogates, which PostgreSQL refuses (whatever text they came from: a header,
     a phrase of a damaged body). Almost always there are none, and the one encoding
     is scanned to say so; otherwise the value is cleaned and encoded again."""
+    if not value and isinstance(value, (dict, list)):
+        # (the Cc of most mail, the data of most events: no encoder needed)
+        return "{}" if isinstance(value, dict) else "[]"
     text = json.dumps(value)
     if _UNSTORABLE.search(text) is None:
         return text
