@@ -32,10 +32,20 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'foibot.db'}"
 
 
-@pytest.fixture
-def db(sqlite_url: str) -> Iterator[Database]:
-    """A migrated SQLite database in a temporary folder."""
-    database = Database(sqlite_url)
+def _migrated(url: str) -> Iterator[Database]:
+    database = Database(url)
     migrate.upgrade(database)
     yield database
     database.dispose()
+
+
+@pytest.fixture
+def db(sqlite_url: str) -> Iterator[Database]:
+    """A migrated SQLite database in a temporary folder."""
+    yield from _migrated(sqlite_url)
+
+
+@pytest.fixture
+def pg_db(pg_url: str) -> Iterator[Database]:
+    """A migrated PostgreSQL database on the session's server."""
+    yield from _migrated(pg_url)

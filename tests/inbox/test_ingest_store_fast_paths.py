@@ -5,7 +5,6 @@ says "all new" only when every one of the bytes was new."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,6 @@ from foibot.errors import ParseError
 from foibot.mail.parse import ParseResult, parse_with_payloads
 from foibot.services import ingest
 from foibot.services.ingest import ingest_batch
-from foibot.store import migrate
 from foibot.store.db import Database
 from foibot.store.lookup import PrefetchedLookup, SqlRequestLookup
 from foibot.store.models import Authority, RawMessage
@@ -76,14 +74,6 @@ def test_replies_in_their_threads_fetch_no_open_requests(
         for message, k in zip(threaded, keys, strict=True):
             assert match_message(message, batch, OURS, CASE_SYSTEMS, keys=k).method == "in_reply_to"
         assert batch._open_rows is None  # never asked for: never fetched
-
-
-@pytest.fixture
-def pg_db(pg_url: str) -> Iterator[Database]:
-    database = Database(pg_url)
-    migrate.upgrade(database)
-    yield database
-    database.dispose()
 
 
 def _all_new_reported(db: Database) -> list[bool]:
