@@ -1035,20 +1035,35 @@ class _Sentences(list[_Sentence]):
         return _Sentences(self[:n], self.plain_case, self.word_index, self.counting_index)
 
 
-# The characters but " " and "\n" that ``str.split`` takes for white space in ASCII text.
-_OTHER_ASCII_SPACE = ("\t", "\x0b", "\x0c", "\r", "\x1c", "\x1d", "\x1e", "\x1f")
+# The characters but " " and "\n" that ``str.split`` takes for white space (``str.isspace``):
+# those in ASCII text, and the others.
+_OTHER_ASCII_SPACE: tuple[str, ...] = ("\t", "\x0b", "\x0c", "\r", "\x1c", "\x1d", "\x1e", "\x1f")
+_OTHER_SPACE = (
+    *_OTHER_ASCII_SPACE, "\x85", "\xa0", "\u1680", *map(chr, range(0x2000, 0x200B)),
+    "\u2028", "\u2029", "\u202f", "\u205f", "\u3000",
+)  # fmt: skip
+_SPACE_RUN = re.compile("  +")  # (two spaces or more)
 
 
 def _one_spaced(text: str) -> str:
     """``" ".join(text.split())``: each run of white space made one space, none at either
-    end. In ASCII text whose only white space is " " and newlines (most letters) this is
-    done without taking the text apart into words, which is several times faster."""
-    if text.isascii() and not any(map(text.__contains__, _OTHER_ASCII_SPACE)):
-        text = text.replace("\n", " ")
-        while "  " in text:
-            text = text.replace("  ", " ")
-        return text.strip(" ")
-    return " ".join(text.split())
+    end. In text whose only white space is " " and newlines (most letters; those of other
+    than ASCII too, with their dashes and curly quotes) this is done without taking the
+    text apart into words, which is several times faster."""
+    if text.isascii():
+        others = _OTHER_ASCII_SPACE
+    elif len(text) >= 1000:  # (in shorter text, looking for 27 characters costs more)
+        others = _OTHER_SPACE
+    else:
+        return " ".join(text.split())
+    if any(map(text.__contains__, others)):
+        return " ".join(text.split())
+    text = text.replace("\n", " ")
+    if "  " in text:
+        # (the pattern starts with a fixed text, which a scan skips to: one pass, where
+        # replacing "  " until none is left takes two or more over a letter)
+        text = _SPACE_RUN.sub(" ", text)
+    return text.strip(" ")
 
 
 def _sentences(text: str, plain_case: bool = False, newlines_only: bool = False) -> _Sentences:

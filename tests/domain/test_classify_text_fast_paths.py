@@ -106,3 +106,26 @@ KEYWORD_PIECES = [*sorted(c._ALL_KEYWORDS), " ", "x", "\n", "not", "hel", "d", "
 def test_present(text: str) -> None:
     """The keywords found from the shorter ones they hold are all the keywords held."""
     assert c._present(text) == frozenset(k for k in c._ALL_KEYWORDS if k in text)
+
+
+SPACE_PIECES = [
+    "a", "B", " ", "  ", "   ", "\n", "\n\n", " \n ", "\t", "\r", "\x1f", "\x85", "\u00a0",
+    "\u1680", "\u2000", "\u2009", "\u200a", "\u200b", "\u2028", "\u202f", "\u3000", "\u2013",
+    "\u2019", "\u00e9", "\x00", "*",
+]  # fmt: skip
+
+
+def test_other_space_is_all_other_white_space() -> None:
+    """``_one_spaced`` takes text without ``_OTHER_SPACE`` for text whose only white
+    space is " " and newlines: that is every other character ``str.split`` splits at."""
+    splitting = {ch for ch in map(chr, range(0x110000)) if len(f"a{ch}b".split()) == 2}
+    assert set(c._OTHER_SPACE) == splitting - {" ", "\n"}
+    assert set(c._OTHER_ASCII_SPACE) == {ch for ch in c._OTHER_SPACE if ch.isascii()}
+
+
+@EXAMPLES
+@given(st.lists(st.sampled_from(SPACE_PIECES), max_size=40).map("".join))
+def test_one_spaced_of_other_than_ascii(text: str) -> None:
+    # (text of other than ASCII is looked through for white space from 1,000 characters)
+    for whole in (text, text * (1000 // max(len(text), 1) + 1)):
+        assert c._one_spaced(whole) == " ".join(whole.split())
