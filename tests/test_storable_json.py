@@ -90,3 +90,18 @@ def test_sqlite_stores_damaged_json(sqlite_url: str) -> None:
 @pytest.mark.postgres
 def test_postgresql_stores_damaged_json(pg_url: str) -> None:
     assert _round_trip(pg_url) == (STORED, {"phrases": [""]})
+
+
+def _as_tuples(value: object) -> object:
+    if isinstance(value, list):
+        return tuple(_as_tuples(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _as_tuples(v) for k, v in value.items()}
+    return value
+
+
+@given(json_values)
+def test_tuples_are_stored_as_the_lists_they_hold(value: object) -> None:
+    # Filing hands the parsed message's tuples (To, Cc, defects) to the JSON columns
+    # as they are, without copying them into lists: the stored text must be the same.
+    assert storable_json(_as_tuples(value)) == storable_json(value)

@@ -85,7 +85,9 @@ _PUBLIC_SUFFIXES = frozenset(
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
+# The records below use slots (no instance dict): a batch of mail keeps hundreds of
+# them alive at once, and fewer, smaller objects mean less work for the cyclic GC.
+@dataclass(frozen=True, slots=True)
 class RequestRef:
     id: int
     reference: str  # "FB-7K3M9Q5"
@@ -93,7 +95,7 @@ class RequestRef:
     authority_name: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AuthorityRef:
     id: int
     name: str
@@ -135,7 +137,7 @@ class RequestLookup(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Suggestion:
     request: RequestRef
     score: int
@@ -150,7 +152,7 @@ class Suggestion:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MatchResult:
     request: RequestRef | None
     method: str | None
@@ -159,7 +161,7 @@ class MatchResult:
     suggestions: tuple[Suggestion, ...] = ()
 
 
-@dataclass
+@dataclass(slots=True)
 class _Signal:
     method: str
     requests: dict[int, RequestRef]
@@ -173,7 +175,7 @@ class _Signal:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class _Signals:
     strong: list[_Signal] = field(default_factory=list)
     hints: dict[int, tuple[RequestRef, int, list[str]]] = field(default_factory=dict)
@@ -230,7 +232,7 @@ def _names_authority(message: ParsedMessage, authority_name: str) -> bool:
     return re.search(rf"(?<![a-z]){re.escape(core)}(?![a-z])", haystack) is not None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LookupKeys:
     """What matching a message will ask the store about: worked out once, so that a
     caller filing many messages can fetch the answers for all of them together."""
