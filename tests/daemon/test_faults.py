@@ -25,10 +25,12 @@ pytestmark = pytest.mark.slow
 def test_imap_server_killed_mid_poll_loses_and_doubles_nothing(
     make_bot: Callable[..., Bot], dovecot: DovecotServer
 ) -> None:
-    # small batches, so that the poll of this folder takes many round trips
+    # small batches, so that the poll of this folder takes many round trips; and enough
+    # mail that the poll is still fetching when the outage comes, however fast filing
+    # is (mail is filed up to 200 at a time, so the count moves in steps that big)
     bot = make_bot(3, dovecot=dovecot, digest=False, imap={"batch_size": 5})
     assert bot.user is not None
-    total = 400
+    total = 1000
     mail = replies(total)
     dovecot.deliver_files(bot.user, mail)
     daemon = bot.start_daemon()
