@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from foibot.cli.common import console, print_json, state
+from foibot.heap import freeze_startup_heap
 from foibot.services import ingest
 
 app = typer.Typer(
@@ -39,7 +40,9 @@ def import_(
     its request, exactly as when polling. Messages already stored (same bytes or same
     Message-ID) are recognised and not stored twice, so an import can be re-run.
     """
-    report = ingest.import_paths(state(ctx).database(), state(ctx).settings, paths)
+    database, settings = state(ctx).database(), state(ctx).settings
+    freeze_startup_heap()
+    report = ingest.import_paths(database, settings, paths)
     if as_json:
         _print_outcomes(report.outcomes)
         return
@@ -72,7 +75,9 @@ def poll(
     """
     from foibot.services.poll import poll_once
 
-    report = poll_once(state(ctx).database(), state(ctx).settings)
+    database, settings = state(ctx).database(), state(ctx).settings
+    freeze_startup_heap()
+    report = poll_once(database, settings)
     if report.error is not None and not report.outcomes:
         raise report.error
     if as_json:

@@ -6,6 +6,7 @@ import typer
 
 from foibot.cli.common import state
 from foibot.errors import UserInputError
+from foibot.heap import freeze_startup_heap
 
 
 def run(
@@ -37,4 +38,5 @@ def run(
     configure_logging(log_format, log_level)
     app_state = state(ctx)
     daemon = Daemon(app_state.database(), app_state.settings)
+    freeze_startup_heap()
     raise typer.Exit(daemon.run_forever())
