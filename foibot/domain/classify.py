@@ -34,6 +34,8 @@ from itertools import accumulate, compress, repeat
 from operator import add, or_
 from typing import Any, NamedTuple
 
+import ahocorasick_rs
+
 from foibot.domain.message import ParsedMessage
 
 KINDS = (
@@ -117,7 +119,13 @@ _KEYWORDS: dict[str, tuple[str, ...]] = {
     "section 9 fee": ("fee",),
     "pay before release": ("payment",),
     "asks to clarify": ("could you", "can you", "would you", "will you"),
-    "needs clarification": ("clarification", "information", "details"),
+    "needs clarification": (
+        "clarification",
+        "further information",
+        "more information",
+        "more details",
+        "further details",
+    ),
     "please clarify": ("please",),
     "clarification of request": ("clarification",),
     "section 1(3)": ("(3)",),
@@ -127,7 +135,7 @@ _KEYWORDS: dict[str, tuple[str, ...]] = {
     "needs more time": ("time",),
     "extension to the deadline": ("extension",),
     "section 10(3)": ("(3)",),
-    "regulation 7": ("reg",),
+    "regulation 7": ("regulation 7", "regulation7", "reg 7", "reg7", "reg. 7", "reg.7"),
     "new due date": ("date", "deadline"),
     "cannot answer in time": ("not", "cannot", "unable"),
     "holds the information": ("hold",),
@@ -164,8 +172,16 @@ _KEYWORDS: dict[str, tuple[str, ...]] = {
     "partial disclosure": ("partial", "in part", "part of", "some of"),
     "acknowledges": ("acknowledg",),
     "will respond": ("will",),
-    "expect a response": ("receive", "get ", "have "),
-    "request logged": ("request", "enquiry"),
+    "expect a response": tuple(
+        f"{a} {noun}"
+        for a in ("a", "our", "the")
+        for noun in ("response", "reply", "answer", "decision")
+    ),
+    "request logged": tuple(
+        f"{noun} {verb}"
+        for noun in ("request", "enquiry")
+        for verb in ("has been", "is being", "was", "is now being")
+    ),
     "being processed": ("being",),
     "aims to respond": ("aim",),
     "reference given": ("been",),
@@ -174,7 +190,7 @@ _KEYWORDS: dict[str, tuple[str, ...]] = {
     "information below": ("please",),
     "numbered answers follow": ("response to", "reply to", "answer to"),
     "will respond within": ("will",),
-    "out of office": ("office", "away", "leave", "limited access"),
+    "out of office": ("out of", "away", "leave", "not in the office", "limited access"),
     "automated message": ("automat",),
     "unmonitored": ("monitored",),
 }
@@ -536,8 +552,7 @@ _RIGHTS_KEYWORDS = (
 # right to ...", "right of appeal", "request a review within", "you can request a
 # review", "wish to request a review", "(apply to the) information commissioner",
 # "complain to the", "having exhausted", "wish to complain|appeal", "within 40|forty
-# working days". (Most are found from the shorter keywords they hold: see
-# _SHORTER_KEYWORD.)
+# working days".
 _RIGHTS_WORDS = (
     "unhappy", "dissatisf", "not happy", "not satisf", "right ", "review",
     "information commissioner", "complain to the", "having exhausted", "wish to complain",
@@ -546,34 +561,34 @@ _RIGHTS_WORDS = (
 _ALL_KEYWORDS = frozenset(
     {*(k for words in _KEYWORDS.values() for k in words), *_RIGHTS_KEYWORDS, *_RIGHTS_WORDS}
 )
-# For a keyword holding others ("not held"), the longest of them ("not "): only the
-# sentences holding that one can hold it.
-_SHORTER_KEYWORD = {
-    word: max(shorter, key=len)
-    for word, shorter in (
-        (word, [k for k in sorted(_ALL_KEYWORDS) if k != word and k in word])
-        for word in _ALL_KEYWORDS
-    )
-    if shorter
-}
-# The keywords holding no other, and for each keyword those it is the _SHORTER_KEYWORD of:
-# a text can only hold a keyword if it holds the one it is the longer of (``_present``).
-_ROOT_KEYWORDS = tuple(sorted(_ALL_KEYWORDS - _SHORTER_KEYWORD.keys()))
-_LONGER_KEYWORDS = {
-    word: tuple(sorted(k for k, shorter in _SHORTER_KEYWORD.items() if shorter == word))
-    for word in set(_SHORTER_KEYWORD.values())
-}
+# All the keywords are found in one pass over a message's text (an Aho-Corasick automaton),
+# where one ``str.find`` per keyword read a council's response some hundred times over.
+_KEYWORD_LIST = tuple(sorted(_ALL_KEYWORDS))
+_KEYWORD_FINDER = ahocorasick_rs.AhoCorasick(
+    _KEYWORD_LIST, implementation=ahocorasick_rs.Implementation.DFA
+)
+
+
+def _keyword_sentences(whole: str, starts: list[int]) -> dict[str, list[int]]:
+    """For each keyword (``_ALL_KEYWORDS``) in ``whole``, the numbers of the parts it is in,
+    in order (the parts start at ``starts``, and no keyword spans two: they hold no
+    newline)."""
+    found: dict[str, list[int]] = {}
+    words = _KEYWORD_LIST
+    # (overlapping matches are given in the order they end: a keyword's, in order)
+    for k, start, _ in _KEYWORD_FINDER.find_matches_as_indexes(whole, overlapping=True):
+        n = bisect_right(starts, start) - 1
+        numbers = found.get(words[k])
+        if numbers is None:
+            found[words[k]] = [n]
+        elif numbers[-1] != n:
+            numbers.append(n)
+    return found
 
 
 def _present(text: str) -> frozenset[str]:
-    """The keywords (``_ALL_KEYWORDS``) that ``text`` holds. The longer keywords are only
-    looked for where one they hold is there, which saves a third of the looking."""
-    found = list(filter(text.__contains__, _ROOT_KEYWORDS))
-    for word in found:  # (the list grows as it is read: the longer ones of the longer ones)
-        longer = _LONGER_KEYWORDS.get(word)
-        if longer is not None:
-            found += filter(text.__contains__, longer)
-    return frozenset(found)
+    """The keywords (``_ALL_KEYWORDS``) that ``text`` holds."""
+    return frozenset(_keyword_sentences(text, [0]))
 
 
 REVIEW_CONTEXT = _rx(
@@ -615,14 +630,15 @@ REGULATOR_DOMAINS = ("ico.org.uk", "itspublicknowledge.info", "foi.scot", "ico.g
 # Speed (classification runs on every incoming message): most of the patterns below
 # may start at any line start, or start with a lookbehind, so a regex scan tries them
 # at every character of a council letter. Where a pattern can only match text holding
-# some word, that word is looked for first with ``str.find`` (fast), and the pattern is
+# some word, that word is looked for first (the rules' keywords all at once, by an
+# Aho-Corasick automaton: ``_Index``; other words with ``str.find``), and the pattern is
 # only run where it can match; where a pattern can be written to start with a fixed
 # character, the regex engine skips straight to those characters; and in text of plain
 # case, a pattern's case-sensitive twin reads the lower case text (``_lower_case_twin``).
 # Each such rewrite gives exactly the matches of the pattern it stands for (tests/domain/
-# test_classify_fast_paths.py checks them against the plain versions). (One alternation
-# of all the keywords, scanned for once, costs more than a ``str.find`` per keyword
-# needed: the regex engine tries it at nearly every character.)
+# test_classify_fast_paths.py checks them against the plain versions). (One regex
+# alternation of all the keywords costs more than a ``str.find`` per keyword: the regex
+# engine tries it at nearly every character. The automaton reads the text once.)
 
 # A case-insensitive pattern also matches "i" to "ı" and "İ" and "s" to "ſ", which
 # ``str.lower`` does not map to "i" and "s" ("İ".lower() is even two characters long).
@@ -897,9 +913,10 @@ def _starts(parts: list[str]) -> list[int]:
 
 class _Index:
     """Which sentences of a message hold a word (in lower case). Their text is kept in one
-    string, so that a word is looked for with one ``str.find`` over the message rather
-    than one per sentence, and each word only once per message. (An index ``without``
-    some sentences looks through the text of the others only.)"""
+    string, in which all the keywords (``_ALL_KEYWORDS``) are found in one pass, and any
+    other word with one ``str.find`` over the message rather than one per sentence, each
+    only once. (An index ``without`` some sentences keeps the keywords' sentences among
+    the others only.)"""
 
     def __init__(self, texts: list[str]) -> None:
         joined = "\n".join(texts)  # (a sentence holds no newline)
@@ -912,12 +929,12 @@ class _Index:
         self._starts = _starts(self.lowers)  # where each starts in ``whole`` (and one past)
         # the number of the sentence that starts at each of ``_starts``
         self._numbers: Sequence[int] = range(len(self.lowers))
-        self._word: dict[str, list[int]] = {}
+        # word -> the numbers of the sentences holding it (every keyword there, at once)
+        self._word = _keyword_sentences(self.whole, self._starts)
         self._words: dict[tuple[str, ...], list[int]] = {}
-        # the keywords present (None: not known; no others are). For short text (most mail),
-        # one pass over all the keywords costs less than a call per keyword asked about.
-        whole = self.whole
-        self.present = _present(whole) if len(whole) < 800 else None
+        # the keywords present: no others are (for an index ``without`` some sentences,
+        # those of the index it was made from)
+        self.present = frozenset(self._word)
         # (for an index ``without`` some sentences: the one it was made from, and which of
         # its sentences are kept)
         self._all: _Index | None = None
@@ -945,10 +962,7 @@ class _Index:
         found = self._words.get(words)
         if found is not None:
             return found
-        present = self.present
-        if present is not None and present.isdisjoint(words) and _ALL_KEYWORDS.issuperset(words):
-            found = []  # (short text without any of them: known at once)
-        elif len(words) == 1:
+        if len(words) == 1:
             found = self._holding(words[0])
         else:
             lists = [numbers for numbers in map(self._holding, words) if numbers]
@@ -972,18 +986,13 @@ class _Index:
     def _holding(self, word: str) -> list[int]:
         found = self._word.get(word)
         if found is None:
-            base = _SHORTER_KEYWORD.get(word)
             every = self._all
-            if self.present is not None and word in _ALL_KEYWORDS and word not in self.present:
-                found = []
-            elif every is not None and word in every._word:
-                # looked for in all the sentences already (a rights word): which of them
-                kept = self._kept
-                found = [i for i in every._word[word] if kept[i]]
-            elif base is not None:
-                # only the sentences holding a keyword that this one holds need looking at
-                lowers = self.lowers
-                found = [i for i in self._holding(base) if word in lowers[i]]
+            if word in _ALL_KEYWORDS:
+                if every is None or word not in self.present:
+                    found = []  # (all the keywords there were found at once)
+                else:  # which of the sentences holding it are kept
+                    kept = self._kept
+                    found = [i for i in every._word[word] if kept[i]]
             else:
                 found = []
                 whole, starts, numbers = self.whole, self._starts, self._numbers
@@ -1139,10 +1148,10 @@ def _find(
     most ``per_rule`` per rule)."""
     index = sentences.word_index
     present = index.present
-    if PRECHECK and present is not None:
+    if PRECHECK:
         family_words = _FAMILY_WORDS.get(id(rules))
         if family_words is not None and present.isdisjoint(family_words):
-            return []  # (short text without a keyword of these rules: known at once)
+            return []  # (text without a keyword of these rules: known at once)
     family = (id(rules), skip_conditional, per_rule)
     hits = sentences.cache.get(family)
     if hits is not None:
@@ -1158,7 +1167,7 @@ def _find(
     for rule in rules:
         numbers: Iterable[int] = everything
         if PRECHECK and rule.keywords:
-            if present is not None and present.isdisjoint(rule.keywords):
+            if present.isdisjoint(rule.keywords):
                 continue
             numbers = (index if rule.questions_ok else counting).holding(rule.keywords)
             if head:

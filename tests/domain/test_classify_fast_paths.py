@@ -318,8 +318,8 @@ KEYWORD_SETS = sorted(
 @EXAMPLES
 @given(texts, st.booleans())
 def test_keyword_index(text: str, long: bool) -> None:
-    """The index finds the sentences holding a keyword that looking in each finds (in
-    short text from the keywords present, in long text with ``str.find``)."""
+    """The index finds the sentences holding a keyword that looking in each finds (all
+    the keywords at once, and any other word with ``str.find``)."""
     sentences = c._sentences(text * 30 if long else text)
     index = sentences.word_index
     lowers = [s.lower for s in sentences]

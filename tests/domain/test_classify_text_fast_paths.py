@@ -1,9 +1,8 @@
 """More speed-ups in reading a message's text, each checked against the straightforward
 way it replaced (see test_classify_fast_paths.py for the others): contractions expanded
 only near apostrophes, quoted lines looked for only at ">", text of other than ASCII
-lowered a sentence at a time, the quote header words looked for at the colons, the
-keyword index answering short text at once, and the keywords a short text holds looked
-for from the shorter keywords they hold."""
+lowered a sentence at a time, the quote header words looked for at the colons, and all
+the keywords a text holds found in one pass (an Aho-Corasick automaton)."""
 
 from __future__ import annotations
 
@@ -98,14 +97,32 @@ def test_may_have_quote_header(lower: str) -> None:
     assert c._may_have_quote_header(lower) == expected
 
 
-KEYWORD_PIECES = [*sorted(c._ALL_KEYWORDS), " ", "x", "\n", "not", "hel", "d", "revie", "w"]
+KEYWORD_PIECES = [
+    *sorted(c._ALL_KEYWORDS), " ", "x", "\n", "not", "hel", "d", "revie", "w", "\u00e9", "\u2019",
+    "\U0001f600",
+]  # fmt: skip
 
 
 @EXAMPLES
 @given(st.lists(st.sampled_from(KEYWORD_PIECES), max_size=12).map("".join))
 def test_present(text: str) -> None:
-    """The keywords found from the shorter ones they hold are all the keywords held."""
+    """The keywords found in one pass are all the keywords held, however they overlap."""
     assert c._present(text) == frozenset(k for k in c._ALL_KEYWORDS if k in text)
+
+
+@EXAMPLES
+@given(st.lists(st.lists(st.sampled_from(KEYWORD_PIECES), max_size=6).map("".join), max_size=8))
+def test_keyword_sentences(parts: list[str]) -> None:
+    """Each keyword's parts, by number and in order, in text of any characters (the
+    automaton's places are places in the string, not in its UTF-8 bytes)."""
+    parts = [part.replace("\n", " ") for part in parts]
+    starts = c._starts(parts)
+    expected: dict[str, list[int]] = {}
+    for n, part in enumerate(parts):
+        for k in sorted(c._ALL_KEYWORDS):
+            if k in part:
+                expected.setdefault(k, []).append(n)
+    assert c._keyword_sentences("\n".join(parts), starts) == expected
 
 
 SPACE_PIECES = [
