@@ -586,11 +586,6 @@ def _keyword_sentences(whole: str, starts: list[int]) -> dict[str, list[int]]:
     return found
 
 
-def _present(text: str) -> frozenset[str]:
-    """The keywords (``_ALL_KEYWORDS``) that ``text`` holds."""
-    return frozenset(_keyword_sentences(text, [0]))
-
-
 REVIEW_CONTEXT = _rx(
     r"\b(?:internal review|review of (?:the|our|your) (?:handling|response|decision|"
     r"original)|reviewed the handling|review request|request for a review)\b"
