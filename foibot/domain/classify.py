@@ -37,6 +37,7 @@ from typing import Any, NamedTuple
 import ahocorasick_rs
 
 from foibot.domain.message import ParsedMessage
+from foibot.domain.plain_case import plain_case as _plain_case
 
 KINDS = (
     "acknowledgement",
@@ -634,18 +635,6 @@ REGULATOR_DOMAINS = ("ico.org.uk", "itspublicknowledge.info", "foi.scot", "ico.g
 # test_classify_fast_paths.py checks them against the plain versions). (One regex
 # alternation of all the keywords costs more than a ``str.find`` per keyword: the regex
 # engine tries it at nearly every character. The automaton reads the text once.)
-
-# A case-insensitive pattern also matches "i" to "ı" and "İ" and "s" to "ſ", which
-# ``str.lower`` does not map to "i" and "s" ("İ".lower() is even two characters long).
-# In text without them, "word in text.lower()" is true wherever a case-insensitive
-# pattern could find the word, and positions in ``text.lower()`` are positions in
-# ``text``: the word pre-checks and the lower-case twins rely on that and are skipped
-# for other text.
-_ODD_CASE = ("\u0130", "\u0131", "\u017f")
-
-
-def _plain_case(text: str) -> bool:
-    return text.isascii() or not any(map(text.__contains__, _ODD_CASE))
 
 
 def _positions(lower: str, words: Iterable[str]) -> list[int]:

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from foibot.domain import references as ours
+from foibot.domain.plain_case import plain_case
 
 # Prefixes that only say "this is an FOI/EIR reference": "FOI-15631" and "15631" are
 # the same reference written with and without it (see ``variants``).
@@ -172,11 +173,6 @@ _LABEL_STARTS = (
     "information",
 )  # fmt: skip
 _DIGIT = re.compile(r"\d")
-# A case-insensitive pattern also matches "i" to "ı" and "İ" and "s" to "ſ", which
-# ``str.lower`` does not map to "i" and "s" ("İ".lower() is even two characters long):
-# in text holding none of them, where ``text.lower()`` holds a word is exactly where a
-# case-insensitive pattern may find it.
-_ODD_CASE = ("\u0130", "\u0131", "\u017f")
 
 
 _DIGIT_WITHIN = 30  # a label ends within a few words: "Our reference number is 7706354"
@@ -184,7 +180,7 @@ _DIGIT_WITHIN = 30  # a label ends within a few words: "Our reference number is 
 
 def _ascii_lower(text: str) -> str:
     """``text.lower()`` with every character other than ASCII replaced by "?", for text
-    of plain case (see _ODD_CASE): where that holds a word, so does this one, and the
+    of plain case (see ``plain_case``): where that holds a word, so does this one, and the
     other way round, at the same places.
 
     Lowering ASCII is much cheaper than lowering other text. In plain text every
@@ -307,7 +303,7 @@ def _positions(lower: str, words: tuple[str, ...], stretches: list[tuple[int, in
 def _shape_windows(
     lower: str, found: dict[str, list[int]], plain: bool, digits: str | None = None
 ) -> tuple[list[tuple[int, int]], list[int] | None]:
-    """The windows where a shaped token may be, and in plain text (see _ODD_CASE) the
+    """The windows where a shaped token may be, and in plain text (see ``plain_case``) the
     positions where one may start: where one of _SHAPE_WORDS is with a digit soon after
     (as ``found`` by _before_digits, or here if not given), or two digits before a "/"
     ("15/16-514"). ``digits`` is the text with the digits (see _ascii_lower), if not
@@ -348,8 +344,8 @@ def extract(text: str) -> list[TheirRef]:
     if _DIGIT.search(text) is None:
         return []  # (every reference holds a digit)
     # In plain text a match starts where ``lower`` holds a word it starts with (see
-    # _ODD_CASE), so the patterns are only tried there.
-    plain = text.isascii() or not any(c in text for c in _ODD_CASE)
+    # ``plain_case``), so the patterns are only tried there.
+    plain = plain_case(text)
     if plain:
         lower, digits = _ascii_lower(text), text
     else:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from foibot.domain import classify as c
 from foibot.domain import their_refs
 from foibot.domain.message import AttachmentInfo, ParsedMessage
+from foibot.domain.plain_case import ODD_CASE
 
 PIECES = [
     "a", "b", "x", "1", "12", "2020", " ", "  ", "\n", "\n\n", "\t", "\r\n", ".", "!", "?", ":",
@@ -247,9 +248,9 @@ def test_lower_case_twins_rest_on_these_facts() -> None:
     letter = re.compile("[a-z]", re.IGNORECASE)
     for ch in map(chr, range(0x110000)):
         if letter.fullmatch(ch) and not ("a" <= ch.lower() <= "z"):
-            assert ch in c._ODD_CASE
+            assert ch in ODD_CASE
         low = ch.lower()
-        if low != ch and ch not in c._ODD_CASE:
+        if low != ch and ch not in ODD_CASE:
             assert len(low) == 1
             for cls in (r"\w", r"\s", r"\d"):
                 assert bool(re.match(cls, ch)) == bool(re.match(cls, low))

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from foibot.domain import references as ours
 from foibot.domain import their_refs as tr
+from foibot.domain.plain_case import ODD_CASE, plain_case
 
 EXAMPLES = settings(max_examples=400, deadline=None)
 
@@ -158,18 +159,18 @@ def test_extract_digits_other_than_ascii(before: str, digits: str, after: str) -
 def test_words_before_digits(text: str) -> None:
     lower = text.lower()
     assert tr._before_digits(lower, lower) == plain_before_digits(lower)
-    if text.isascii() or not any(c in text for c in tr._ODD_CASE):
+    if plain_case(text):
         assert tr._before_digits(tr._ascii_lower(text), text) == plain_before_digits(lower)
 
 
 def test_the_ascii_stand_in_rests_on_these_facts() -> None:
-    """Outside ASCII, no character of plain case (see _ODD_CASE) lowers to other than one
+    """Outside ASCII, no character of plain case (see ``plain_case``) lowers to other than one
     character, nor to an ASCII one but the Kelvin sign (to "k"), nor changes whether it
     is a digit (``\\d`` or ``str.isdigit``) by lowering; no word looked for holds "k" or
     "?"; and digits have no case and are no separators (for ``normalise``)."""
     for ch in map(chr, range(0x80, 0x110000)):
         low = ch.lower()
-        if ch not in tr._ODD_CASE:
+        if ch not in ODD_CASE:
             assert len(low) == 1
             assert not low.isascii() or (ch, low) == ("\u212a", "k")
             assert low.isdigit() == ch.isdigit()
